@@ -1,0 +1,84 @@
+"""The `edgewizard` command line: the same steps as the wizard, for scripts and CI.
+
+Errors end in one sentence on stderr and an exit code: 2 bad input, 3 missing dependency,
+1 our bug (DESIGN.md, "Errors"); `--debug` adds the details."""
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from typing import Optional, Sequence
+
+from ..errors import EdgeWizardError, InternalError
+
+SUBCOMMANDS = ("inspect", "convert")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import convert_cmd, inspect_cmd
+
+    parser = argparse.ArgumentParser(
+        prog="edgewizard",
+        description="Take a trained TensorFlow/Keras model to an edge accelerator. "
+        "With no command, opens the wizard window.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    inspect_cmd.add_parser(sub)
+    convert_cmd.add_parser(sub)
+    return parser
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError, version as _v
+
+    try:
+        return _v("edgewizard")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    debug = getattr(args, "debug", False)
+    try:
+        return int(args.run(args) or 0)
+    except EdgeWizardError as exc:
+        report(exc, debug)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("edgewizard: interrupted.", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - our bug; say so plainly
+        err = InternalError(f"EdgeWizard hit a bug: {type(exc).__name__}: {exc}. Please report it (run with --debug for details).", traceback.format_exc())
+        report(err, debug)
+        return err.exit_code
+
+
+def report(exc: EdgeWizardError, debug: bool) -> None:
+    print(f"edgewizard: {exc.message}", file=sys.stderr)
+    if debug and exc.details:
+        print(exc.details, file=sys.stderr)
+
+
+def add_common(p: argparse.ArgumentParser) -> None:
+    """Options every model-reading command shares."""
+    p.add_argument("model", nargs="?", help="model file or SavedModel folder (default: the bundled sample)")
+    p.add_argument("--custom-objects", metavar="FILE", help="Python file defining custom Keras layers (its code runs)")
+    p.add_argument("--allow-unsafe", action="store_true", help="allow Keras Lambda layers, whose code runs on load; only for files you trust")
+    p.add_argument("--signature", help="SavedModel signature to use (default: serving_default)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--debug", action="store_true", help="show details and tool logs on errors")
+
+
+def model_and_options(args):
+    from ..plan import LoadOptions
+    from ..samples import sample_model_path
+
+    model = args.model or str(sample_model_path())
+    return model, LoadOptions(custom_objects=args.custom_objects, allow_unsafe=args.allow_unsafe, signature=args.signature)

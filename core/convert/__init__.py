@@ -1,0 +1,1 @@
+"""Conversion targets, one module each, behind a small Protocol and a registry."""

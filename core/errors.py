@@ -1,0 +1,59 @@
+"""The three kinds of failure EdgeWizard reports, defined once (DESIGN.md, "Errors").
+
+Each carries a message of one or two sentences saying what happened and what to do, an exit code
+for the command line, and optional details (a full tool log) shown one click away in the GUI."""
+from __future__ import annotations
+
+
+class EdgeWizardError(Exception):
+    """Base of every error meant for a person. ``exit_code`` is what the CLI exits with."""
+
+    exit_code = 1
+    kind = "internal"
+
+    def __init__(self, message: str, details: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def __reduce__(self):  # keep (message, details) across process boundaries
+        return (type(self), (self.message, self.details))
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "message": self.message, "details": self.details}
+
+    @staticmethod
+    def from_dict(data: dict) -> "EdgeWizardError":
+        cls = _KINDS.get(data.get("kind", "internal"), InternalError)
+        return cls(data.get("message", ""), data.get("details", ""))
+
+
+class UserError(EdgeWizardError):
+    """The input is wrong: a bad file, an unknown node, an impossible shape. Exit code 2."""
+
+    exit_code = 2
+    kind = "user"
+
+
+class MissingDependency(EdgeWizardError):
+    """Something needed is not there: a compiler, a device, a runtime. Exit code 3."""
+
+    exit_code = 3
+    kind = "missing"
+
+
+class InternalError(EdgeWizardError):
+    """Our own bug, or a crash inside a library we drive. Exit code 1."""
+
+    exit_code = 1
+    kind = "internal"
+
+
+class Cancelled(EdgeWizardError):
+    """The person cancelled the job. Not a failure; the CLI exits 130 like an interrupted shell."""
+
+    exit_code = 130
+    kind = "cancelled"
+
+
+_KINDS = {c.kind: c for c in (UserError, MissingDependency, InternalError, Cancelled)}
