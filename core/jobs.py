@@ -271,6 +271,8 @@ def _resolve(func: str) -> Callable:
 
 def _worker_main(conn, env: dict) -> None:
     os.environ.update(env)
+    # Ctrl-C in a terminal reaches the whole process group; the caller decides (it cancels us).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     send_lock = threading.Lock()
 
     def send(message) -> None:

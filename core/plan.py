@@ -31,8 +31,12 @@ class Selection:
     shapes: tuple[tuple[str, tuple[int, ...]], ...] = ()  # ((name, shape), ...): hashable
 
     def shape_for(self, name: str) -> Optional[tuple[int, ...]]:
+        """The shape given for input `name`; a shape given without a name ("") fits the only input."""
         for n, s in self.shapes:
             if n == name:
+                return s
+        for n, s in self.shapes:
+            if n == "":
                 return s
         return None
 

@@ -9,7 +9,7 @@ import sys
 import traceback
 from typing import Optional, Sequence
 
-from ..errors import EdgeWizardError, InternalError
+from ..errors import EdgeWizardError, InternalError, UserError
 
 SUBCOMMANDS = ("inspect", "convert")
 
@@ -46,6 +46,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.print_help()
         return 2
     debug = getattr(args, "debug", False)
+    if getattr(args, "model", None) == "":
+        report(UserError("The model path is empty."), debug)
+        return 2
     try:
         return int(args.run(args) or 0)
     except EdgeWizardError as exc:

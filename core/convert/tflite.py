@@ -1,0 +1,124 @@
+"""TensorFlow Lite targets: float, FP16, dynamic-range and full-integer (int8) models.
+
+All start from the cut's frozen GraphDef through TensorFlow's frozen-graph converter, which keeps
+the input and output names the person chose (the Keras-model path is unreliable for Keras 3)."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import UserError
+from .base import ArtifactResult, TargetJob, register
+
+SUFFIX = {"float": "float", "fp16": "fp16", "dynamic": "dynamic", "int8": "int8"}
+
+
+def converter_for(job: TargetJob):
+    import tensorflow as tf
+
+    cut = job.cut
+    if cut.kind != "graphdef":
+        raise UserError(
+            f"TensorFlow Lite targets convert from TensorFlow or Keras models; this is a {cut.kind} model. "
+            "Open the original TensorFlow/Keras model instead."
+        )
+    return tf.compat.v1.lite.TFLiteConverter.from_frozen_graph(
+        cut.path,
+        [t.name for t in cut.inputs],
+        [t.name for t in cut.outputs],
+        {t.name: list(t.shape) for t in cut.inputs},
+    )
+
+
+def convert_int8(job: TargetJob) -> bytes:
+    """Full-integer TFLite bytes (integer-only ops), made once per run and shared with `edgetpu`."""
+    import tensorflow as tf
+
+    key = ("tflite-int8", job.options.io_type)
+    if key in job.shared:
+        return job.shared[key]
+    samples = job.calibration_data()
+    job.progress(0.1, f"Calibrating on {len(samples)} samples")
+    conv = converter_for(job)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = lambda: iter(samples)
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    io = {"uint8": tf.uint8, "int8": tf.int8, "float32": tf.float32}[job.options.io_type]
+    conv.inference_input_type = io
+    conv.inference_output_type = io
+    data = _convert(conv, "full-integer")
+    job.shared[key] = data
+    return data
+
+
+def _convert(conv, what: str) -> bytes:
+    try:
+        return conv.convert()
+    except Exception as exc:  # the converter raises ConverterError and friends with long logs
+        first = str(exc).strip().splitlines()
+        reason = next((ln.strip() for ln in first if "error" in ln.lower()), first[0] if first else type(exc).__name__)
+        raise UserError(
+            f"TensorFlow Lite could not make a {what} model from this graph: {reason[:300]}", str(exc)
+        ) from exc
+
+
+def tflite_op_counts(data: bytes) -> dict[str, int]:
+    """Op counts read from the flatbuffer (not from an interpreter, where XNNPACK hides ops)."""
+    from ai_edge_litert import schema_py_generated as fb
+
+    model = fb.Model.GetRootAsModel(data, 0)
+    names = {v: k for k, v in vars(fb.BuiltinOperator).items() if not k.startswith("_")}
+    codes = []
+    for i in range(model.OperatorCodesLength()):
+        oc = model.OperatorCodes(i)
+        code = max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode())
+        custom = oc.CustomCode()
+        codes.append(custom.decode() if custom else names.get(code, str(code)))
+    counts: Counter = Counter()
+    for s in range(model.SubgraphsLength()):
+        sg = model.Subgraphs(s)
+        for o in range(sg.OperatorsLength()):
+            counts[codes[sg.Operators(o).OpcodeIndex()]] += 1
+    return dict(counts.most_common())
+
+
+@dataclass(frozen=True)
+class TFLiteTarget:
+    name: str
+    title: str
+    mode: str  # "float", "fp16", "dynamic", "int8"
+
+    @property
+    def needs_calibration(self) -> bool:
+        return self.mode == "int8"
+
+    def output_names(self, stem: str) -> list[str]:
+        return [f"{stem}_{SUFFIX[self.mode]}.tflite"]
+
+    def convert(self, job: TargetJob) -> ArtifactResult:
+        import tensorflow as tf
+
+        job.progress(0.05, f"Converting to TensorFlow Lite ({self.mode})")
+        notes = []
+        if self.mode == "int8":
+            data = convert_int8(job)
+            notes.append(f"Full-integer: integer-only ops, input/output {job.options.io_type}.")
+        else:
+            conv = converter_for(job)
+            if self.mode == "fp16":
+                conv.optimizations = [tf.lite.Optimize.DEFAULT]
+                conv.target_spec.supported_types = [tf.float16]
+            elif self.mode == "dynamic":
+                conv.optimizations = [tf.lite.Optimize.DEFAULT]
+            data = _convert(conv, self.title)
+        out = job.staging / self.output_names(job.stem)[0]
+        Path(out).write_bytes(data)
+        job.progress(1.0, "Done")
+        return ArtifactResult(files=[out], op_counts=tflite_op_counts(data), notes=notes)
+
+
+register(TFLiteTarget("tflite-float", "TensorFlow Lite, float32", "float"), aliases=("tflite", "tflite:cpu"))
+register(TFLiteTarget("tflite-fp16", "TensorFlow Lite, float16 weights", "fp16"))
+register(TFLiteTarget("tflite-dynamic", "TensorFlow Lite, dynamic-range quantized (int8 weights)", "dynamic"))
+register(TFLiteTarget("tflite-int8", "TensorFlow Lite, full integer (int8)", "int8"))
