@@ -29,7 +29,7 @@ class LoadedModel:
     handle: Any
 
 
-# format -> module in this package that has `load(path: Path, options, progress) -> LoadedModel`
+# format -> module in this package that has `load(path: Path, fmt, options, progress) -> LoadedModel`
 _MODULES = {
     "keras": "keras_loader",
     "h5": "keras_loader",
