@@ -4,7 +4,6 @@ All start from the cut's frozen GraphDef through TensorFlow's frozen-graph conve
 the input and output names the person chose (the Keras-model path is unreliable for Keras 3)."""
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,22 +64,10 @@ def _convert(conv, what: str) -> bytes:
 
 def tflite_op_counts(data: bytes) -> dict[str, int]:
     """Op counts read from the flatbuffer (not from an interpreter, where XNNPACK hides ops)."""
-    from ai_edge_litert import schema_py_generated as fb
+    from ..loaders.tflite_loader import parse
 
-    model = fb.Model.GetRootAsModel(data, 0)
-    names = {v: k for k, v in vars(fb.BuiltinOperator).items() if not k.startswith("_")}
-    codes = []
-    for i in range(model.OperatorCodesLength()):
-        oc = model.OperatorCodes(i)
-        code = max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode())
-        custom = oc.CustomCode()
-        codes.append(custom.decode() if custom else names.get(code, str(code)))
-    counts: Counter = Counter()
-    for s in range(model.SubgraphsLength()):
-        sg = model.Subgraphs(s)
-        for o in range(sg.OperatorsLength()):
-            counts[codes[sg.Operators(o).OpcodeIndex()]] += 1
-    return dict(counts.most_common())
+    graph, *_ = parse(data, "the converted model")
+    return graph.op_counts()
 
 
 @dataclass(frozen=True)
