@@ -24,7 +24,7 @@ class EdgeTPUTarget:
         return [f"{stem}_int8.tflite", f"{stem}_int8_edgetpu.tflite", f"{stem}_int8_edgetpu.log"]
 
     def convert(self, job: TargetJob) -> ArtifactResult:
-        int8_name, tpu_name, log_name = self.output_names(job.stem)
+        int8_name = self.output_names(job.stem)[0]
         if job.cut.kind == "tflite":
             data = Path(job.cut.path).read_bytes()  # an int8 .tflite is compiled as it is
         else:
@@ -45,18 +45,18 @@ class EdgeTPUTarget:
                 ],
             )
         job.progress(0.6, "Running edgetpu_compiler")
-        result = compile_model(int8_path, job.staging, job.options.edgetpu, compiler=compiler)
-        files = [int8_path, Path(result.edgetpu_model)]
-        log_file = job.staging / log_name
-        if log_file.exists():
-            files.append(log_file)
+        result = compile_model(int8_path, job.staging, job.options.edgetpu, compiler=compiler,
+                               progress=lambda f, m: job.progress(None, m))
+        models = list(result.edgetpu_models) or [Path(result.edgetpu_model)]
+        files = [int8_path, *models, *(Path(p) for p in result.log_files)]
         log = result.log
         notes = []
         if log.ops_on_cpu:
             notes.append(f"{log.ops_on_cpu} op(s) will run on the CPU instead of the Edge TPU (see the compiler log).")
         job.progress(1.0, "Compiled")
         return ArtifactResult(
-            files=files, op_counts=counts, status="compiled", notes=notes, details={"compiler_log": log.to_dict(), "argv": result.argv}
+            files=files, op_counts=counts, status="compiled", notes=notes,
+            details={"compiler_log": log.to_dict(), "compiler_argv": list(result.argv)},
         )
 
 

@@ -214,3 +214,21 @@ def test_a_failing_target_leaves_no_partial_file_and_keeps_finished_ones(tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["digits_cnn_float.tflite", "manifest.json"]
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert [a["target"] for a in manifest["artifacts"]] == ["tflite-float"]
+
+
+def test_edgetpu_target_with_a_compiler_records_its_log(tmp_path, monkeypatch):
+    """With a compiler present (here the fake compiler test double from test_edgetpu_compiler),
+    the target keeps the int8 model, adds the compiled model and log, and records the parsed log."""
+    from tests.core.test_edgetpu_compiler import make_fake
+
+    fake = make_fake(tmp_path, "mobilenet_v2_all_mapped.log")
+    monkeypatch.setenv("EDGEWIZARD_EDGETPU_COMPILER", str(fake))
+    out = tmp_path / "out"
+    manifest = convert(str(sample_model_path()), LoadOptions(), Selection(), ["edgetpu"], str(out), ConvertOptions(calibration=CALIB))
+    a = manifest["artifacts"][0]
+    assert a["status"] == "compiled"
+    assert [f["name"] for f in a["files"]][:2] == ["digits_cnn_int8.tflite", "digits_cnn_int8_edgetpu.tflite"]
+    assert a["compiler_log"]["model_compiled"] is True and a["compiler_log"]["ops_on_cpu"] in (0, None)
+    assert a["compiler_argv"][0] == str(fake)
+    assert (out / "digits_cnn_int8_edgetpu.tflite").is_file()
+    assert not any(p.name.startswith(".") for p in out.iterdir())
