@@ -11,11 +11,13 @@ from typing import Optional, Sequence
 
 from ..errors import EdgeWizardError, InternalError, UserError
 
-SUBCOMMANDS = ("inspect", "convert")
+# Each subcommand is a module core/cli/<name>_cmd.py with add_parser(subparsers); the order here is
+# the order of --help.
+SUBCOMMANDS = ("inspect", "convert", "validate", "verify", "bench", "report")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import convert_cmd, inspect_cmd
+    import importlib
 
     parser = argparse.ArgumentParser(
         prog="edgewizard",
@@ -24,8 +26,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    inspect_cmd.add_parser(sub)
-    convert_cmd.add_parser(sub)
+    for name in SUBCOMMANDS:
+        try:
+            module = importlib.import_module(f"{__name__}.{name}_cmd")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}_cmd":
+                raise
+            continue  # not built yet
+        module.add_parser(sub)
     return parser
 
 
