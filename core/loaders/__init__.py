@@ -124,8 +124,10 @@ def _stamp(p: Path) -> tuple:
     if p.is_dir():
         files = [f for f in p.rglob("*") if f.is_file()]
         return tuple(sorted((str(f.relative_to(p)), f.stat().st_size, f.stat().st_mtime_ns) for f in files))
-    st = p.stat()
-    return (st.st_size, st.st_mtime_ns)
+    files = [p]
+    if p.suffix.lower() == ".meta":  # a checkpoint's values live beside it: model.ckpt.index/.data-*
+        files += sorted(f for f in p.parent.glob(p.stem + ".*") if f != p)
+    return tuple((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files)
 
 
 def file_size(p: Path) -> int:
