@@ -12,10 +12,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and (argv[0] in SUBCOMMANDS or argv[0].startswith("-")):
         return cli_main(argv)
-    # The wizard window is not built yet (issue "The desktop wizard"); until it is, the command
-    # without a subcommand shows what the model is, which is the wizard's first step.
-    print("EdgeWizard's window is not available yet; showing the model with `edgewizard inspect`.", file=sys.stderr)
-    return cli_main(["inspect", *argv[:1]])
+    from .app import main as gui_main
+
+    return gui_main(argv)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,17 @@ from .base import ConvertOptions, TargetJob, get_target
 
 STAGING_PREFIX = ".edgewizard-partial-"
 MANIFEST = "manifest.json"
+PREPARE = 0.2  # share of the overall progress spent loading and cutting, before the first target
+
+
+def target_progress(fraction: Optional[float], n_targets: int) -> tuple[Optional[int], Optional[float]]:
+    """Map convert()'s overall progress to (index of the target running, its own 0..1 progress);
+    index None while loading and cutting. For progress bars per target."""
+    if fraction is None or fraction < PREPARE or n_targets < 1:
+        return None, fraction and fraction / PREPARE
+    span = (1 - PREPARE) / n_targets
+    index = min(n_targets - 1, int((fraction - PREPARE) / span + 1e-9))
+    return index, min(1.0, (fraction - PREPARE - index * span) / span)
 
 
 def remove_partials(out_dir: str | os.PathLike) -> None:
@@ -103,21 +114,21 @@ def convert(
     def sub(lo: float, hi: float):
         return lambda f, m: progress(None if f is None else lo + (hi - lo) * f, m)
 
-    loaded = load(src, load_options, sub(0.0, 0.1))
-    progress(0.1, "Cutting the model")
+    loaded = load(src, load_options, sub(0.0, PREPARE / 2))
+    progress(PREPARE / 2, "Cutting the model")
     workdir = Path(tempfile.mkdtemp(prefix="edgewizard-cut-"))
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out))
     try:
-        cut = cut_model(loaded, selection, workdir, sub(0.1, 0.2))
+        cut = cut_model(loaded, selection, workdir, sub(PREPARE / 2, PREPARE * 0.999))
         job = TargetJob(cut=cut, stem=stem, staging=staging, options=options, progress=progress)
         job._calibration_loader = lambda: load_calibration(options.calibration, cut.inputs)
         manifest = _read_manifest(out)
         manifest.update(_header(src, loaded.info, cut, options, needs_calib))
         artifacts = {a["target"]: a for a in manifest.get("artifacts", [])}
-        span = 0.8 / len(targets)
+        span = (1 - PREPARE) / len(targets)
         for i, target in enumerate(targets):
-            lo = 0.2 + i * span
-            job.progress = lambda f, m, lo=lo, t=target: progress(None if f is None else lo + span * f, f"{t.name}: {m}")
+            lo = PREPARE + i * span
+            job.progress = _target_reporter(progress, lo, span, target.name)
             t0 = time.monotonic()
             result = target.convert(job)
             files = []
@@ -147,6 +158,18 @@ def convert(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _target_reporter(progress: ProgressFn, lo: float, span: float, name: str) -> ProgressFn:
+    """A target's own 0..1 progress as part of the whole; None (busy, no figure) keeps the last."""
+    last = [0.0]
+
+    def report(fraction: Optional[float], message: str) -> None:
+        if fraction is not None:
+            last[0] = min(max(fraction, 0.0), 0.999)  # stays inside this target's span
+        progress(lo + span * last[0], f"{name}: {message}")
+
+    return report
 
 
 def _header(src: Path, info, cut, options: ConvertOptions, needs_calib: list[str]) -> dict:

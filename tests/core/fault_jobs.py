@@ -39,3 +39,9 @@ def fault_raise_bug():
 
 def fault_heavy_imports():
     return sorted(m for m in ("tensorflow", "openvino", "keras") if m in sys.modules)
+
+
+def fault_abort_any(*args, progress=None, **kwargs):
+    """Takes any step's arguments, then aborts the worker like a crash inside TensorFlow would."""
+    progress(0.05, "about to crash")
+    os.abort()

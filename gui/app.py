@@ -1,0 +1,22 @@
+"""Starts the wizard window: `edgewizard` or `edgewizard MODEL`."""
+from __future__ import annotations
+
+import sys
+from typing import Optional, Sequence
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    from PySide6.QtWidgets import QApplication
+
+    from .main_window import MainWindow
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    app = QApplication.instance() or QApplication([sys.argv[0], *[a for a in argv if a.startswith("-")]])
+    app.setApplicationName("EdgeWizard")
+    app.setOrganizationName("EdgeWizard")
+    window = MainWindow()
+    window.show()
+    models = [a for a in argv if not a.startswith("-")]
+    if models:
+        window.open_model(models[0])
+    return app.exec()

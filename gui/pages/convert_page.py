@@ -1,0 +1,260 @@
+"""Step 4, Convert: run the conversion in the worker with a progress bar per target, Cancel, and a
+live log; then the files made, with "Show in folder", or the one-sentence error with its details."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QPlainTextEdit,
+                               QProgressBar, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from edgewizard.core.cli.inspect_cmd import human_bytes
+from edgewizard.core.convert.base import get_target
+from edgewizard.core.convert.run import remove_partials, target_progress
+
+from ..jobs_qt import CONVERT, is_cancel
+from .base import WizardPage, preview
+
+LOG_LINES = 5000
+
+
+class ConvertPage(WizardPage):
+    step = "Convert"
+    title = "Convert"
+    subtitle = "Make the converted model files. This runs in the background; you can cancel at any time."
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._running = False
+        self._targets: list[str] = []
+        self._log_buffer: list[str] = []
+        self.summary = QLabel(self)
+        self.summary.setWordWrap(True)
+        self.body.addWidget(self.summary)
+        row = QHBoxLayout()
+        self.convert_button = QPushButton("&Convert", self)
+        self.convert_button.setDefault(True)
+        self.cancel_button = QPushButton("Ca&ncel", self)
+        self.cancel_button.setEnabled(False)
+        self.overall = QProgressBar(self)
+        self.overall.setRange(0, 1000)
+        self.overall.setTextVisible(False)
+        self.message = QLabel(self)
+        row.addWidget(self.convert_button)
+        row.addWidget(self.cancel_button)
+        row.addWidget(self.overall, 1)
+        self.body.addLayout(row)
+        self.body.addWidget(self.message)
+
+        self.targets_box = QGroupBox("Targets", self)
+        self._targets_layout = QVBoxLayout(self.targets_box)
+        self._rows_widget: QWidget | None = None
+        self.body.addWidget(self.targets_box)
+        self.rows: list[tuple[QLabel, QProgressBar, QLabel]] = []
+
+        self.results_box = QGroupBox("Files made", self)
+        rv = QVBoxLayout(self.results_box)
+        self.files = QTableWidget(0, 3, self)
+        self.files.setHorizontalHeaderLabels(["File", "Size", "Target"])
+        self.files.verticalHeader().hide()
+        self.files.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.files.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
+        self.files.setAccessibleName("Files made")
+        self.notes = QLabel(self)
+        self.notes.setWordWrap(True)
+        self.notes.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.show_folder = QPushButton("Show in &folder", self)
+        rv.addWidget(self.files, 1)
+        rv.addWidget(self.notes)
+        rv.addWidget(self.show_folder, 0, Qt.AlignLeft)
+        self.body.addWidget(self.results_box, 1)
+        self.results_box.hide()
+
+        self.log_toggle = QPushButton("Show &log", self)
+        self.log_toggle.setCheckable(True)
+        self.log = QPlainTextEdit(self)
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(LOG_LINES)
+        self.log.setAccessibleName("Conversion log")
+        self.log.setLineWrapMode(QPlainTextEdit.NoWrap)
+        self.log.hide()
+        self.log_toggle.toggled.connect(self.log.setVisible)
+        self.log_toggle.toggled.connect(lambda on: self.log_toggle.setText("Hide &log" if on else "Show &log"))
+        self.body.addWidget(self.log_toggle, 0, Qt.AlignLeft)
+        self.body.addWidget(self.log, 1)
+        self._flush = QTimer(self)
+        self._flush.setInterval(100)  # append log lines in batches, not one repaint per line
+        self._flush.timeout.connect(self._flush_log)
+
+        self.convert_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.show_folder.clicked.connect(self._show_folder)
+        self.jobs.progress.connect(self._on_progress)
+        self.jobs.log.connect(self._on_log)
+        self.jobs.finished.connect(self._on_finished)
+        self.jobs.failed.connect(self._on_failed)
+        self.jobs.busyChanged.connect(lambda busy: self.convert_button.setEnabled(not busy))
+        self.state.requestChanged.connect(self._describe)
+        self.state.modelChanged.connect(self._describe)
+
+    # -- before
+    def on_enter(self) -> None:
+        self._describe()
+
+    def _describe(self) -> None:
+        req, src = self.state.request, self.state.source
+        if not self._running:
+            self._targets = list(req.targets)
+            self._build_rows()
+        names = ", ".join(get_target(t).title for t in req.targets) or "no target chosen"
+        self.summary.setText(f"<b>{Path(src).name if src else 'No model'}</b> → {names}<br>"
+                             f"into <code>{req.output_dir or '?'}</code>")
+
+    def _build_rows(self) -> None:
+        # Replace the whole block of rows: removing widgets one by one leaves them painted until deleted.
+        if self._rows_widget is not None:
+            self._rows_widget.hide()
+            self._rows_widget.setParent(None)
+            self._rows_widget.deleteLater()
+        container = QWidget(self.targets_box)
+        grid = QGridLayout(container)
+        grid.setContentsMargins(0, 0, 0, 0)
+        self.rows = []
+        for i, t in enumerate(self._targets):
+            label = QLabel(get_target(t).title, container)
+            bar = QProgressBar(container)
+            bar.setRange(0, 100)
+            bar.setValue(0)
+            bar.setAccessibleName(f"{t} progress")
+            status = QLabel("Waiting", container)
+            status.setMinimumWidth(160)
+            grid.addWidget(label, i, 0)
+            grid.addWidget(bar, i, 1)
+            grid.addWidget(status, i, 2)
+            self.rows.append((label, bar, status))
+        grid.setColumnStretch(1, 1)
+        self._targets_layout.addWidget(container)
+        self._rows_widget = container
+
+    # -- running
+    def start(self) -> None:
+        req = self.state.request
+        why = self.state.why_not("Convert")
+        if why:
+            self.banner.show_message(why, "warning")
+            return
+        if self.jobs.busy:
+            self.banner.show_message("Another step is still running; wait for it or cancel it first.", "warning")
+            return
+        self.banner.clear()
+        self.results_box.hide()
+        self.log.clear()
+        self._targets = list(req.targets)
+        self._build_rows()
+        self._running = True
+        self.cancel_button.setEnabled(True)
+        self.overall.setValue(0)
+        self.message.setText("Starting the worker…")
+        self._flush.start()
+        self.state.set_manifest(None)
+        self.jobs.start(CONVERT, self.state.source, self.state.load_options, self.state.selection, list(req.targets),
+                        req.output_dir, req.options, force=req.force)
+
+    def cancel(self) -> None:
+        if self._running:
+            self.message.setText("Cancelling…")
+            self.jobs.cancel()
+
+    def _on_progress(self, fraction, message: str) -> None:
+        if not self._running or self.jobs.current != CONVERT:
+            return
+        self.message.setText(message)
+        if fraction is None:
+            return
+        self.overall.setValue(int(1000 * fraction))
+        index, local = target_progress(fraction, len(self.rows))
+        for i, (_, bar, status) in enumerate(self.rows):
+            if index is not None and i < index:
+                bar.setValue(100)
+                if status.text() in ("Waiting", "Running"):
+                    status.setText("Done")
+            elif i == index:
+                bar.setValue(int(100 * (local or 0)))
+                status.setText("Running")
+
+    def _on_log(self, line: str) -> None:
+        if self._running:
+            self._log_buffer.append(line)
+
+    def _flush_log(self) -> None:
+        if self._log_buffer:
+            self.log.appendPlainText("\n".join(self._log_buffer))
+            self._log_buffer.clear()
+
+    def _stop(self) -> None:
+        self._running = False
+        self.cancel_button.setEnabled(False)
+        self._flush.stop()
+        self._flush_log()
+
+    def _on_finished(self, func: str, manifest: dict) -> None:
+        if func != CONVERT or not self._running:
+            return
+        self._stop()
+        self.overall.setValue(1000)
+        self.message.setText("Conversion finished.")
+        by_target = {a["target"]: a for a in manifest.get("artifacts", [])}
+        for t, (_, bar, status) in zip(self._targets, self.rows):
+            a = by_target.get(t, {})
+            bar.setValue(100)
+            status.setText("Not compiled (see note)" if a.get("status") == "not_compiled" else "Done")
+        self._show_results(manifest)
+        self.state.set_manifest(manifest)
+
+    def _on_failed(self, func: str, error) -> None:
+        if func != CONVERT or not self._running:
+            return
+        self._stop()
+        remove_partials(self.state.request.output_dir)
+        for _, bar, status in self.rows:
+            if status.text() in ("Running", "Waiting"):
+                status.setText("Cancelled" if is_cancel(error) else ("Failed" if status.text() == "Running" else "Not run"))
+        if is_cancel(error):
+            self.message.setText("Cancelled.")
+            self.banner.show_message("The conversion was cancelled. Files of targets that had finished were kept; "
+                                     "nothing half-written was left.", "info")
+        else:
+            self.message.setText("The conversion failed.")
+            details = error.details or "\n".join(self.log.toPlainText().splitlines()[-400:])
+            self.banner.show_message(error.message, "error", details)
+
+    # -- after
+    def _show_results(self, manifest: dict) -> None:
+        files: dict[str, list] = {}  # one row per file, even when several targets share it (the int8 model)
+        notes = []
+        for a in manifest.get("artifacts", []):
+            if a["target"] not in self._targets:
+                continue
+            for f in a["files"]:
+                row = files.setdefault(f["name"], [f["name"], human_bytes(f["size_bytes"]), []])
+                row[2].append(a["target"])
+            notes += [f"<b>{a['target']}</b>: {n}" for n in a.get("notes", [])]
+        rows = [(name, size, ", ".join(t)) for name, size, t in files.values()]
+        self.files.setRowCount(len(rows))
+        for r, values in enumerate(rows):
+            for c, v in enumerate(values):
+                self.files.setItem(r, c, QTableWidgetItem(v))
+        self.notes.setText("<br>".join(notes))
+        self.results_box.show()
+
+    def _show_folder(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(self.state.request.output_dir))
+
+
+if __name__ == "__main__":
+    import sys
+
+    from .base import load_sample
+
+    sys.exit(preview(ConvertPage, lambda state, jobs, page: load_sample(state, jobs)))

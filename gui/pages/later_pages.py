@@ -1,0 +1,52 @@
+"""Steps 5 and 6, Verify and Benchmark: their place in the flow. Until their content lands (issues
+"Verify and report" and "Benchmark") they list the converted files they will work on and say
+plainly that the step is not built yet."""
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QListWidget
+
+from .base import WizardPage, preview
+
+
+class _LaterPage(WizardPage):
+    what = ""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.notice = QLabel(f"<b>Not built yet.</b> {self.what}", self)
+        self.notice.setWordWrap(True)
+        self.body.addWidget(self.notice)
+        self.body.addWidget(QLabel("Converted files this step will use:", self))
+        self.files = QListWidget(self)
+        self.files.setAccessibleName("Converted files")
+        self.body.addWidget(self.files, 1)
+        self.state.conversionChanged.connect(self.on_enter)
+
+    def on_enter(self) -> None:
+        self.files.clear()
+        for a in (self.state.manifest or {}).get("artifacts", []):
+            for f in a["files"]:
+                if f["name"].endswith((".tflite", ".xml")):
+                    self.files.addItem(f"{f['name']}   ({a['target']})")
+
+
+class VerifyPage(_LaterPage):
+    step = "Verify"
+    title = "Verify"
+    subtitle = "Check that the converted model still gives the same answers as the original."
+    what = ("This step will run the original and each converted model on the same inputs and show how far "
+            "their answers differ (accuracy, top-1 agreement, error plots).")
+
+
+class BenchmarkPage(_LaterPage):
+    step = "Benchmark"
+    title = "Benchmark"
+    subtitle = "Measure how fast the converted model runs on your accelerator."
+    what = ("This step will run the converted model on the attached accelerator or CPU (here, under another "
+            "Python, or on a Raspberry Pi over ssh) with a live latency plot and side-by-side comparisons.")
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(preview(VerifyPage))

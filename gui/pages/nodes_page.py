@@ -1,0 +1,349 @@
+"""Step 2, Nodes: choose the inputs and outputs to convert between, and a static shape for each input.
+
+A searchable, filterable node table to pick from (the embedded graph view joins it later). The
+selection goes to the plan at once; the cut itself happens in the worker when converting."""
+from __future__ import annotations
+
+from typing import Optional
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+                               QListWidget, QMenu, QPushButton, QSplitter, QTableView, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
+
+from edgewizard.core.graph import Graph, Node, TensorInfo
+from edgewizard.core.plan import Selection
+
+from .base import WizardPage, preview
+
+DYNAMIC = QColor("#fff3bf")
+INVALID = QColor("#ffd6d6")
+
+
+class NodeTableModel(QAbstractTableModel):
+    HEADERS = ("Name", "Op", "Output shape")
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.nodes: list[Node] = []
+        self.marks: dict[str, str] = {}  # node name -> "input" / "output"
+
+    def set_graph(self, graph: Optional[Graph]) -> None:
+        self.beginResetModel()
+        self.nodes = list(graph.nodes) if graph else []
+        self.marks = {}
+        self.endResetModel()
+
+    def set_marks(self, marks: dict[str, str]) -> None:
+        self.marks = marks
+        if self.nodes:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self.nodes) - 1, 2))
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.nodes)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 3
+
+    def headerData(self, section, orientation, role=Qt.DisplayRole):
+        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index, role=Qt.DisplayRole):
+        node = self.nodes[index.row()]
+        mark = self.marks.get(node.name)
+        if role == Qt.DisplayRole:
+            if index.column() == 0:
+                return node.name + {"input": "   ← cut input", "output": "   → cut output"}.get(mark, "")
+            if index.column() == 1:
+                return node.op
+            return node.outputs[0].shape_text() if node.outputs else ""
+        if role == Qt.UserRole:
+            return node.name
+        if role == Qt.BackgroundRole and mark:
+            return QBrush(QColor("#dbeafe") if mark == "input" else QColor("#dcfce7"))
+        if role == Qt.ToolTipRole:
+            outs = ", ".join(f"{t.name} {t.shape_text()} {t.dtype}" for t in node.outputs)
+            return f"{node.name} ({node.op})\nwrites: {outs or '-'}"
+        return None
+
+
+class OpFilterProxy(QSortFilterProxyModel):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.op = ""
+        self.setFilterCaseSensitivity(Qt.CaseInsensitive)
+        self.setFilterKeyColumn(-1)
+
+    def set_op(self, op: str) -> None:
+        self.beginFilterChange()
+        self.op = op
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def filterAcceptsRow(self, row, parent) -> bool:
+        if self.op:
+            if self.sourceModel().nodes[row].op != self.op:
+                return False
+        return super().filterAcceptsRow(row, parent)
+
+
+def parse_shape(text: str) -> Optional[tuple[int, ...]]:
+    try:
+        dims = tuple(int(d) for d in text.replace("x", ",").replace(" ", "").split(",") if d != "")
+    except ValueError:
+        return None
+    return dims if dims and all(d > 0 for d in dims) else None
+
+
+class NodesPage(WizardPage):
+    step = "Nodes"
+    title = "Nodes"
+    subtitle = ("Choose where the converted model starts and ends. Leave the lists empty to convert the whole model. "
+                "Pick a node in the table, then press “Use as input” (Ctrl+I) or “Use as output” (Ctrl+U). "
+                "Every input needs a fixed shape: the batch is 1 unless you change it.")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._updating = False
+        split = QSplitter(Qt.Horizontal, self)
+        left = QWidget(self)
+        lv = QVBoxLayout(left)
+        lv.setContentsMargins(0, 0, 0, 0)
+        search_row = QHBoxLayout()
+        self.search = QLineEdit(self)
+        self.search.setPlaceholderText("Find a node by name, op or shape…")
+        self.search.setClearButtonEnabled(True)
+        self.search.setAccessibleName("Find node")
+        self.op_filter = QComboBox(self)
+        self.op_filter.setAccessibleName("Filter by op type")
+        find = QLabel("&Find:", self)
+        find.setBuddy(self.search)
+        search_row.addWidget(find)
+        search_row.addWidget(self.search, 1)
+        search_row.addWidget(self.op_filter)
+        lv.addLayout(search_row)
+        self.model = NodeTableModel(self)
+        self.proxy = OpFilterProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.table = QTableView(self)
+        self.table.setModel(self.proxy)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.ExtendedSelection)
+        self.table.setSortingEnabled(False)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeToContents)
+        self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeToContents)
+        self.table.setContextMenuPolicy(Qt.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        self.table.setAccessibleName("Nodes of the model")
+        lv.addWidget(self.table, 1)
+        buttons = QHBoxLayout()
+        self.as_input = QPushButton("Use as &input", self)
+        self.as_output = QPushButton("Use as o&utput", self)
+        self.as_input.setToolTip("Ctrl+I")
+        self.as_output.setToolTip("Ctrl+U")
+        buttons.addWidget(self.as_input)
+        buttons.addWidget(self.as_output)
+        buttons.addStretch(1)
+        lv.addLayout(buttons)
+        split.addWidget(left)
+
+        right = QWidget(self)
+        rv = QVBoxLayout(right)
+        rv.setContentsMargins(0, 0, 0, 0)
+        self.inputs_list, in_box = self._chosen_box("Cut inputs", "the model's own inputs")
+        self.outputs_list, out_box = self._chosen_box("Cut outputs", "the model's own outputs")
+        rv.addWidget(in_box)
+        rv.addWidget(out_box)
+        shape_box = QGroupBox("Input shapes", self)
+        sv = QVBoxLayout(shape_box)
+        self.shapes = QTableWidget(0, 2, self)
+        self.shapes.setHorizontalHeaderLabels(["Input", "Shape (e.g. 1,224,224,3)"])
+        self.shapes.verticalHeader().hide()
+        self.shapes.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
+        self.shapes.horizontalHeader().setSectionResizeMode(1, QHeaderView.Stretch)
+        self.shapes.setAccessibleName("Input shapes")
+        sv.addWidget(self.shapes)
+        hint = QLabel("Yellow: a size the model leaves open; type the size you will feed.", self)
+        hint.setWordWrap(True)
+        hint.setStyleSheet("color:#555;")
+        sv.addWidget(hint)
+        rv.addWidget(shape_box, 1)
+        self.reset = QPushButton("&Whole model (clear choices)", self)
+        rv.addWidget(self.reset)
+        split.addWidget(right)
+        split.setSizes([560, 340])
+        self.body.addWidget(split, 1)
+
+        act_in = QAction("Use as cut input", self, shortcut=QKeySequence("Ctrl+I"), triggered=lambda: self._mark("input"))
+        act_out = QAction("Use as cut output", self, shortcut=QKeySequence("Ctrl+U"), triggered=lambda: self._mark("output"))
+        for a in (act_in, act_out):
+            a.setShortcutContext(Qt.WidgetWithChildrenShortcut)
+            self.addAction(a)
+        self.as_input.clicked.connect(lambda: self._mark("input"))
+        self.as_output.clicked.connect(lambda: self._mark("output"))
+        self.reset.clicked.connect(lambda: self.state.set_selection(Selection()))
+        self.search.textChanged.connect(self.proxy.setFilterFixedString)
+        self.op_filter.currentIndexChanged.connect(lambda i: self.proxy.set_op(self.op_filter.itemData(i) or ""))
+        self.shapes.itemChanged.connect(self._shape_edited)
+        self.state.modelChanged.connect(self._load_graph)
+        self.state.selectionChanged.connect(self._show_selection)
+        self._load_graph()
+
+    def _chosen_box(self, title: str, empty: str):
+        box = QGroupBox(title, self)
+        v = QVBoxLayout(box)
+        lst = QListWidget(self)
+        lst.setAccessibleName(title)
+        lst.setMaximumHeight(110)
+        lst.setToolTip(f"Empty means {empty}. Delete removes the selected entry.")
+        remove = QPushButton("Remove", self)
+        remove.setAccessibleName(f"Remove from {title.lower()}")
+        remove.clicked.connect(lambda: self._remove(lst))
+        lst.addAction(QAction("Remove", lst, shortcut=QKeySequence.Delete, triggered=lambda: self._remove(lst)))
+        row = QHBoxLayout()
+        row.addWidget(QLabel(f"<i>empty = {empty}</i>", self), 1)
+        row.addWidget(remove)
+        v.addWidget(lst)
+        v.addLayout(row)
+        return lst, box
+
+    # -- model and selection in, selection out
+    @property
+    def graph(self) -> Optional[Graph]:
+        return self.state.model.graph if self.state.model else None
+
+    def _load_graph(self) -> None:
+        graph = self.graph
+        self.model.set_graph(graph)
+        self.op_filter.blockSignals(True)
+        self.op_filter.clear()
+        self.op_filter.addItem("All ops", "")
+        for op in sorted(graph.op_counts()) if graph else []:
+            self.op_filter.addItem(op, op)
+        self.op_filter.blockSignals(False)
+        self.proxy.set_op("")
+        self._show_selection()
+
+    def selected_nodes(self) -> list[str]:
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        return [self.proxy.index(r, 0).data(Qt.UserRole) for r in rows]
+
+    def select_node(self, name: str) -> bool:
+        """Select and show `name` in the table (also for the graph view to call). False if absent."""
+        for r in range(self.proxy.rowCount()):
+            if self.proxy.index(r, 0).data(Qt.UserRole) == name:
+                self.table.selectRow(r)
+                self.table.scrollTo(self.proxy.index(r, 0))
+                return True
+        return False
+
+    def _mark(self, role: str, names: Optional[list[str]] = None) -> None:
+        names = names if names is not None else self.selected_nodes()
+        if not names:
+            self.banner.show_message("Select a node in the table first.", "info")
+            return
+        sel = self.state.selection
+        ins, outs = list(sel.inputs), list(sel.outputs)
+        target = ins if role == "input" else outs
+        other = outs if role == "input" else ins
+        for n in names:
+            if n in other:
+                other.remove(n)
+            if n not in target:
+                target.append(n)
+        self.banner.clear()
+        self.state.set_selection(Selection(tuple(ins), tuple(outs), sel.shapes))
+
+    def _remove(self, lst: QListWidget) -> None:
+        gone = {i.text() for i in lst.selectedItems()} or ({lst.currentItem().text()} if lst.currentItem() else set())
+        sel = self.state.selection
+        self.state.set_selection(Selection(tuple(n for n in sel.inputs if n not in gone),
+                                           tuple(n for n in sel.outputs if n not in gone), sel.shapes))
+
+    def _context_menu(self, pos) -> None:
+        names = self.selected_nodes()
+        if not names:
+            return
+        menu = QMenu(self)
+        menu.addAction("Use as cut input", lambda: self._mark("input", names))
+        menu.addAction("Use as cut output", lambda: self._mark("output", names))
+        menu.exec(self.table.viewport().mapToGlobal(pos))
+
+    def input_tensors(self) -> list[TensorInfo]:
+        """The inputs that need shapes: the chosen ones, else the model's own."""
+        graph = self.graph
+        if graph is None:
+            return []
+        if not self.state.selection.inputs:
+            return list(graph.inputs)
+        out = []
+        for name in self.state.selection.inputs:
+            node = next((n for n in graph.nodes if n.name == name), None)
+            t = node.outputs[0] if node and node.outputs else TensorInfo(name, None, "float32")
+            out.append(TensorInfo(name, t.shape, t.dtype))
+        return out
+
+    def _show_selection(self) -> None:
+        sel = self.state.selection
+        self._updating = True
+        try:
+            self.inputs_list.clear()
+            self.inputs_list.addItems(list(sel.inputs))
+            self.outputs_list.clear()
+            self.outputs_list.addItems(list(sel.outputs))
+            marks = {n: "input" for n in sel.inputs}
+            marks.update({n: "output" for n in sel.outputs})
+            self.model.set_marks(marks)
+            tensors = self.input_tensors()
+            self.shapes.setRowCount(len(tensors))
+            for r, t in enumerate(tensors):
+                name = QTableWidgetItem(t.name)
+                name.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable)
+                name.setToolTip(f"In the model: {t.shape_text()} {t.dtype}")
+                given = sel.shape_for(t.name)
+                if given is None and t.shape is not None:
+                    given = tuple(1 if (i == 0 and d is None) else d for i, d in enumerate(t.shape))
+                text = ",".join("" if d is None else str(d) for d in given) if given else ""
+                shape = QTableWidgetItem(text)
+                dynamic = t.shape is None or any(d is None for d in t.shape[1:])
+                if dynamic:
+                    shape.setBackground(DYNAMIC)
+                    shape.setToolTip(f"The model leaves dimensions open ({t.shape_text()}); give every size.")
+                self.shapes.setItem(r, 0, name)
+                self.shapes.setItem(r, 1, shape)
+        finally:
+            self._updating = False
+
+    def _shape_edited(self, item: QTableWidgetItem) -> None:
+        if self._updating or item.column() != 1:
+            return
+        name = self.shapes.item(item.row(), 0).text()
+        shape = parse_shape(item.text())
+        if shape is None:
+            item.setBackground(INVALID)
+            self.banner.show_message(f"The shape for '{name}' must be whole positive numbers like 1,224,224,3.", "error")
+            return
+        self.banner.clear()
+        sel = self.state.selection
+        shapes = tuple((n, s) for n, s in sel.shapes if n != name) + ((name, shape),)
+        self.state.set_selection(Selection(sel.inputs, sel.outputs, shapes))
+
+    def shapes_complete(self) -> Optional[str]:
+        """None when every input has a full static shape, else why not (for the Next button)."""
+        for t in self.input_tensors():
+            given = self.state.selection.shape_for(t.name)
+            if given is None and (t.shape is None or any(d is None for d in t.shape[1:])):
+                return f"Give a full shape for input '{t.name}' (step Nodes)."
+        return None
+
+
+if __name__ == "__main__":
+    import sys
+
+    from .base import load_sample
+
+    sys.exit(preview(NodesPage, lambda state, jobs, page: load_sample(state, jobs)))

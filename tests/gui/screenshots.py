@@ -1,0 +1,84 @@
+"""Renders a screenshot of each wizard step, driven through the sample model as a person would
+(open the sample, choose targets, convert). Not a test: run under Xvfb and look at the pictures.
+
+    xvfb-run -a -s "-screen 0 1280x900x24" .venv/bin/python tests/gui/screenshots.py docs/screenshots [scale]"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def wait_until(app, cond, timeout=180.0) -> None:
+    end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > end:
+            raise TimeoutError("the window did not reach the expected state in time")
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def main() -> int:
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
+    scale = sys.argv[2] if len(sys.argv) > 2 else ""
+    if scale:
+        os.environ["QT_SCALE_FACTOR"] = scale
+    out.mkdir(parents=True, exist_ok=True)
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from edgewizard.core.samples import sample_model_path
+    from edgewizard.gui.main_window import MainWindow
+    from edgewizard.gui.settings import Settings
+
+    app = QApplication([])
+    tmp = Path(tempfile.mkdtemp(prefix="ew-shots-"))
+    settings = Settings(QSettings(str(tmp / "settings.ini"), QSettings.IniFormat))
+    w = MainWindow(settings=settings)
+    w.resize(1180, 820)
+    w.show()
+    suffix = f"@{scale}x" if scale else ""
+
+    def shot(name):
+        for _ in range(20):
+            app.processEvents()
+            time.sleep(0.01)
+        w.grab().save(str(out / f"{name}{suffix}.png"))
+        print(out / f"{name}{suffix}.png")
+
+    shot("0-start")
+    w.open_model(str(sample_model_path()))
+    wait_until(app, lambda: w.state.model is not None)
+    shot("1-model")
+    w.go(1)
+    nodes = w.page("Nodes")
+    nodes.search.setText("conv")
+    shot("2-nodes")
+    nodes.search.setText("")
+    target = w.page("Target")
+    w.go(2)
+    for key in ("edgetpu", "openvino", "tflite"):
+        target.device_checks[key].setChecked(True)
+    target.precision["openvino"].setCurrentIndex(1)
+    target.precision["tflite"].setCurrentIndex(3)
+    target.output_dir.setText(str(tmp / "converted"))
+    shot("3-target")
+    w.go(3)
+    convert = w.page("Convert")
+    convert.start()
+    wait_until(app, lambda: convert.overall.value() > 300 or w.state.manifest is not None)
+    shot("4a-converting")
+    wait_until(app, lambda: w.state.manifest is not None or not convert.banner.isHidden())
+    shot("4b-converted")
+    w.go(4)
+    shot("5-verify")
+    w.go(5)
+    shot("6-benchmark")
+    w.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,165 @@
+"""The wizard driven as a person would: open the sample, choose nodes and targets, convert, see the
+files; cancel mid-conversion; a worker crash; a bad file; and no TensorFlow in the GUI process."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from edgewizard.core.samples import sample_model_path
+
+TIMEOUT = 240_000
+
+
+def open_sample(qtbot, w):
+    w.page("Model").use_sample.click()
+    qtbot.waitUntil(lambda: w.state.model is not None, timeout=TIMEOUT)
+
+
+def choose_targets(w, out, devices=("edgetpu", "openvino", "tflite")):
+    assert w.go(2)
+    page = w.page("Target")
+    for key in devices:
+        page.device_checks[key].setChecked(True)
+    page.precision["tflite"].setCurrentIndex(3)  # full int8
+    page.output_dir.setText(str(out))
+
+
+def test_steps_say_why_they_cannot_be_entered_yet(qtbot, window):
+    assert not window.go(3)
+    assert window.reason.text() == "Open a model first (step Model)."
+    assert window.stack.currentIndex() == 0
+    assert window.steps.item(4).toolTip() == "Open a model first (step Model)."
+
+
+def test_whole_flow_on_the_sample(qtbot, window, tmp_path):
+    w = window
+    open_sample(qtbot, w)
+    model = w.page("Model")
+    assert model.facts["Format"].text() == "Keras 3 (.keras)"
+    assert model.inputs.item(0, 0).text() == "image" and model.inputs.item(0, 1).text() == "[?, 32, 32, 1]"
+    assert model.ops.rowCount() == 6
+    # Nodes: pick the output by searching and marking it, as a person would with the keyboard.
+    assert w.go(1)
+    nodes = w.page("Nodes")
+    nodes.search.setText("probab")
+    assert nodes.proxy.rowCount() == 1
+    nodes.table.selectRow(0)
+    nodes.as_output.click()
+    assert w.state.selection.outputs == ("probabilities",)
+    assert nodes.shapes.item(0, 1).text() == "1,32,32,1"
+    nodes.shapes.item(0, 1).setText("2,32,32,1")
+    assert w.state.selection.shape_for("image") == (2, 32, 32, 1)
+    nodes.shapes.item(0, 1).setText("1,32,32,1")
+    # Target: Convert is out of reach until a device is chosen.
+    assert w.go(2)
+    assert w.why_not(3) == "Choose at least one target first (step Target)."
+    choose_targets(w, tmp_path / "out")
+    assert w.state.request.targets == ("edgetpu", "openvino-fp32", "tflite-int8")
+    # Convert.
+    assert w.go(3)
+    page = w.page("Convert")
+    with qtbot.waitSignal(w.state.conversionChanged, timeout=TIMEOUT, check_params_cb=lambda *a: w.state.manifest is not None):
+        page.convert_button.click()
+    names = sorted(page.files.item(r, 0).text() for r in range(page.files.rowCount()))
+    assert "digits_cnn_int8.tflite" in names and any(n.endswith(".xml") for n in names)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(names + ["manifest.json"])
+    assert [s.text() for _, _, s in page.rows][0] == "Not compiled (see note)"
+    assert "NOT run" in page.notes.text()
+    assert w.why_not(4) is None and w.go(4)
+    assert w.page("Verify").files.count() >= 2
+    # Settings remembered: the recent model and the chosen devices.
+    assert w.settings.recent_models()[0] == str(sample_model_path())
+    assert set(w.settings.value("convert/devices")) == {"edgetpu", "openvino", "tflite"}
+
+
+def test_cancel_mid_conversion_leaves_no_files(qtbot, window, tmp_path):
+    w = window
+    open_sample(qtbot, w)
+    out = tmp_path / "out"
+    choose_targets(w, out)
+    assert w.go(3)
+    page = w.page("Convert")
+    cancelled = []
+
+    def on_progress(fraction, message):
+        if "Cutting" in message and not cancelled:
+            cancelled.append(True)
+            page.cancel_button.click()
+
+    w.jobs.progress.connect(on_progress)
+    with qtbot.waitSignal(w.jobs.failed, timeout=TIMEOUT):
+        page.convert_button.click()
+    assert cancelled
+    assert "cancelled" in page.banner.text
+    assert not out.exists() or not any(out.iterdir())
+    assert "Cancelled" in [s.text() for _, _, s in page.rows]
+    # The app lives and the next conversion works.
+    with qtbot.waitSignal(w.jobs.finished, timeout=TIMEOUT):
+        page.convert_button.click()
+    assert (out / "manifest.json").is_file()
+
+
+def test_worker_crash_is_shown_on_the_page_and_the_app_lives(qtbot, window, tmp_path, monkeypatch):
+    import edgewizard.gui.pages.convert_page as convert_page
+
+    w = window
+    open_sample(qtbot, w)
+    choose_targets(w, tmp_path / "out", devices=("openvino",))
+    assert w.go(3)
+    page = w.page("Convert")
+    # Fault injection (a test double): the conversion job aborts the worker process.
+    monkeypatch.setattr(convert_page, "CONVERT", "tests.core.fault_jobs:fault_abort_any")
+    with qtbot.waitSignal(w.jobs.failed, timeout=TIMEOUT):
+        page.convert_button.click()
+    assert "worker process stopped unexpectedly (killed by SIGABRT)" in page.banner.text
+    assert page.message.text() == "The conversion failed."
+    monkeypatch.undo()
+    with qtbot.waitSignal(w.jobs.finished, timeout=TIMEOUT):
+        page.convert_button.click()
+    assert w.state.manifest is not None
+
+
+def test_a_bad_file_gets_a_clear_message_on_the_model_page(qtbot, window, tmp_path):
+    bad = tmp_path / "downloaded half.h5"
+    bad.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\x00" * 100)
+    model = window.page("Model")
+    with qtbot.waitSignal(window.jobs.failed, timeout=TIMEOUT):
+        model.open_model(str(bad))
+    assert "downloaded half.h5" in model.banner.text
+    assert window.state.model is None
+    assert model.open_file.isEnabled()  # usable again
+
+
+def test_closing_with_a_running_job_asks_then_cancels(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    w = window
+    open_sample(qtbot, w)
+    choose_targets(w, tmp_path / "out", devices=("tflite",))
+    assert w.go(3)
+    asked = []
+    # Test double for the person's click on "Yes" in the question box.
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a) or QMessageBox.Yes)
+    w.page("Convert").convert_button.click()
+    assert w.jobs.busy
+    assert w.close()
+    assert asked and not w.jobs.busy and w.jobs.runner.worker_pid is None
+
+
+def test_gui_process_never_imports_tensorflow_or_openvino():
+    code = (
+        "import os, sys, json; os.environ['QT_QPA_PLATFORM']='offscreen'\n"
+        "from PySide6.QtWidgets import QApplication; app = QApplication([])\n"
+        "from edgewizard.gui.main_window import MainWindow\n"
+        "w = MainWindow(); w.show(); [w.pages[i].on_enter() for i in range(len(w.pages))]\n"
+        "w.show_runtimes(); app.processEvents(); w.jobs.shutdown()\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    mods = set(json.loads(r.stdout.strip().splitlines()[-1]))
+    assert "PySide6" in mods
+    assert not mods & {"tensorflow", "keras", "openvino", "ai_edge_litert", "onnx", "nncf"}
