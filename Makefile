@@ -4,7 +4,6 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-export QT_QPA_PLATFORM ?= offscreen
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test sysdeps venv clean bench
@@ -23,10 +22,10 @@ sysdeps:
 	@bash packaging/system-deps.sh
 
 run: sysdeps $(STAMP)
-	$(BIN)/edgewizard
+	$(BIN)/edgewizard --sample
 
 test: sysdeps $(STAMP)
-	$(BIN)/python -m pytest
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,5 +1,5 @@
 """Entry point of the `edgewizard` command: a subcommand runs the command line (no Qt is
-imported); no subcommand, or a model path, is meant for the wizard window."""
+imported); no subcommand, a model path, or --sample opens the wizard window."""
 from __future__ import annotations
 
 import sys
@@ -10,7 +10,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from edgewizard.core.cli import SUBCOMMANDS, main as cli_main
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and (argv[0] in SUBCOMMANDS or argv[0].startswith("-")):
+    if argv[:1] == ["--sample"]:  # `make run`: the window with the bundled sample open
+        from edgewizard.core.samples import sample_model_path
+
+        argv = [str(sample_model_path()), *argv[1:]]
+    elif argv and (argv[0] in SUBCOMMANDS or argv[0].startswith("-")):
         return cli_main(argv)
     from .app import main as gui_main
 

@@ -46,9 +46,9 @@ def test_inspect_json_is_the_documented_object():
     assert d["op_counts"]["Conv2D"] == 3 and d["node_count"] == sum(d["op_counts"].values())
 
 
-def test_no_subcommand_shows_the_sample_until_the_window_exists():
-    r = ew()
-    assert r.returncode == 0 and "digits_cnn.keras" in r.stdout
+def test_help_lists_the_commands():
+    r = ew("--help")
+    assert r.returncode == 0 and "inspect" in r.stdout and "convert" in r.stdout
 
 
 def test_missing_file_is_exit_2_with_one_sentence(tmp_path):
