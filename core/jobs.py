@@ -271,6 +271,9 @@ def _resolve(func: str) -> Callable:
 
 def _worker_main(conn, env: dict) -> None:
     os.environ.update(env)
+    from .privacy import block_vendor_telemetry
+
+    block_vendor_telemetry()  # before any step can import OpenVINO or NNCF
     # Ctrl-C in a terminal reaches the whole process group; the caller decides (it cancels us).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     send_lock = threading.Lock()

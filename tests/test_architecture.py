@@ -46,7 +46,8 @@ def test_importing_core_and_gui_pulls_in_no_heavy_library():
     mods = _fresh_modules(
         "import edgewizard.gui, edgewizard.gui.launch, edgewizard.core.jobs, edgewizard.core.cli, "
         "edgewizard.core.convert.base, edgewizard.core.convert.run, edgewizard.core.loaders, edgewizard.core.cut, "
-        "edgewizard.core.calibrate, edgewizard.core.steps\n"
+        "edgewizard.core.calibrate, edgewizard.core.steps, edgewizard.core.verify, edgewizard.core.report, "
+        "edgewizard.core.privacy, edgewizard.core.environment\n"
         "from edgewizard.core.cli import build_parser; build_parser()\n"
         "from edgewizard.core.convert.base import targets; targets()"
     )

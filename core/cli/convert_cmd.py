@@ -17,7 +17,7 @@ def add_parser(sub) -> None:
         help="convert a model for one or more targets",
         description="Convert a model (or the part between --inputs and --outputs) to one or more targets: "
         "tflite-float, tflite-fp16, tflite-dynamic, tflite-int8, edgetpu, openvino-fp32, openvino-fp16 "
-        "(alias myriad/ncs2). Writes the models and manifest.json into -o OUTDIR.",
+        "(alias myriad/ncs2), openvino-int8. Writes the models and manifest.json into -o OUTDIR.",
     )
     add_common(p)
     p.add_argument("--target", "-t", action="append", required=True, metavar="T", help="conversion target (repeat for several)")

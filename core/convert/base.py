@@ -99,4 +99,4 @@ def _load_builtin() -> None:
     global _loaded
     if not _loaded:
         _loaded = True
-        from . import edgetpu, openvino_ir, tflite  # noqa: F401  (each registers its targets)
+        from . import edgetpu, openvino_int8, openvino_ir, tflite  # noqa: F401  (each registers its targets)

@@ -75,6 +75,8 @@ def main() -> None:
     print(f"  longest gap: {gaps[-1] * 1000:.1f} ms   p99: {gaps[int(0.99 * len(gaps))] * 1000:.1f} ms   "
           f"median: {gaps[len(gaps) // 2] * 1000:.1f} ms   (goal: longest under 50 ms)")
     w.close()
+    del w
+    app.shutdown()
 
 
 if __name__ == "__main__":

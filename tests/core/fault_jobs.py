@@ -45,3 +45,10 @@ def fault_abort_any(*args, progress=None, **kwargs):
     """Takes any step's arguments, then aborts the worker like a crash inside TensorFlow would."""
     progress(0.05, "about to crash")
     os.abort()
+
+
+def probe_telemetry_blocked():
+    """Not a fault: reports whether the worker silenced vendor telemetry before any step ran."""
+    from openvino_telemetry.utils.sender import TelemetrySender
+
+    return TelemetrySender.send.__name__, os.environ.get("NNCF_CI")

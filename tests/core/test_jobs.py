@@ -85,3 +85,7 @@ def test_submitting_while_busy_is_refused(runner):
 def test_only_our_own_functions_run_in_the_worker(runner):
     with pytest.raises(InternalError, match="only EdgeWizard's own steps"):
         runner.run("os:system", "true")
+
+
+def test_every_worker_silences_vendor_telemetry_before_any_step(runner):
+    assert runner.run(J + "probe_telemetry_blocked") == ("_send_nothing", "1")
