@@ -17,7 +17,8 @@ from edgewizard.core.errors import InternalError
 from .jobs_qt import JobController
 from .pages.base import WizardPage
 from .pages.convert_page import ConvertPage
-from .pages.later_pages import BenchmarkPage, VerifyPage
+from .pages.later_pages import BenchmarkPage
+from .pages.verify_page import VerifyPage
 from .pages.model_page import ModelPage
 from .pages.nodes_page import NodesPage
 from .pages.target_page import TargetPage

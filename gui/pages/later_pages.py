@@ -1,6 +1,5 @@
-"""Steps 5 and 6, Verify and Benchmark: their place in the flow. Until their content lands (issues
-"Verify and report" and "Benchmark") they list the converted files they will work on and say
-plainly that the step is not built yet."""
+"""Step 6, Benchmark: its place in the flow. Until its content lands (issue "Benchmark") it lists
+the converted files it will work on and says plainly that the step is not built yet."""
 from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QListWidget
@@ -30,14 +29,6 @@ class _LaterPage(WizardPage):
                     self.files.addItem(f"{f['name']}   ({a['target']})")
 
 
-class VerifyPage(_LaterPage):
-    step = "Verify"
-    title = "Verify"
-    subtitle = "Check that the converted model still gives the same answers as the original."
-    what = ("This step will run the original and each converted model on the same inputs and show how far "
-            "their answers differ (accuracy, top-1 agreement, error plots).")
-
-
 class BenchmarkPage(_LaterPage):
     step = "Benchmark"
     title = "Benchmark"
@@ -49,4 +40,4 @@ class BenchmarkPage(_LaterPage):
 if __name__ == "__main__":
     import sys
 
-    sys.exit(preview(VerifyPage))
+    sys.exit(preview(BenchmarkPage))

@@ -73,10 +73,15 @@ def main() -> int:
     wait_until(app, lambda: w.state.manifest is not None or not convert.banner.isHidden())
     shot("4b-converted")
     w.go(4)
+    verify = w.page("Verify")
+    verify.start()
+    wait_until(app, lambda: verify.report is not None or not verify.banner.isHidden())
     shot("5-verify")
     w.go(5)
     shot("6-benchmark")
     w.close()
+    del w
+    app.shutdown()
     return 0
 
 

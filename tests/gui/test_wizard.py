@@ -69,7 +69,7 @@ def test_whole_flow_on_the_sample(qtbot, window, tmp_path):
     assert [s.text() for _, _, s in page.rows][0] == "Not compiled (see note)"
     assert "NOT run" in page.notes.text()
     assert w.why_not(4) is None and w.go(4)
-    assert w.page("Verify").files.count() >= 2
+    assert len(w.page("Verify").artifacts()) == 2  # the int8 .tflite (shared) and the .xml
     # Settings remembered: the recent model and the chosen devices.
     assert w.settings.recent_models()[0] == str(sample_model_path())
     assert set(w.settings.value("convert/devices")) == {"edgetpu", "openvino", "tflite"}
@@ -163,3 +163,33 @@ def test_gui_process_never_imports_tensorflow_or_openvino():
     mods = set(json.loads(r.stdout.strip().splitlines()[-1]))
     assert "PySide6" in mods
     assert not mods & {"tensorflow", "keras", "openvino", "ai_edge_litert", "onnx", "nncf"}
+
+
+def test_verify_step_shows_agreement_and_saves_a_report(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtGui import QDesktopServices
+
+    w = window
+    open_sample(qtbot, w)
+    choose_targets(w, tmp_path / "out", devices=("tflite",))
+    assert w.go(3)
+    with qtbot.waitSignal(w.jobs.finished, timeout=TIMEOUT):
+        w.page("Convert").convert_button.click()
+    assert w.go(4)
+    page = w.page("Verify")
+    assert page.kind_radios["test"].isChecked()  # the sample has a labelled test split
+    with qtbot.waitSignal(w.jobs.finished, timeout=TIMEOUT):
+        page.verify_button.click()
+    assert page.table.rowCount() == 1
+    cells = [page.table.item(0, c).text() for c in range(page.table.columnCount())]
+    assert cells[0] == "digits_cnn_int8.tflite" and cells[1] == "probabilities"
+    agreement = float(cells[4].rstrip(" %"))
+    assert agreement >= 98.0 and cells[-1] == "OK"
+    assert "All converted models agree" in page.message.text()
+    assert page.plot is not None and page.worst.count() > 0
+    assert (tmp_path / "out" / "verify.json").is_file()
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)  # no browser in tests
+    page.save_report.click()
+    report = tmp_path / "out" / "report.html"
+    assert report.is_file() and opened and opened[0].toLocalFile() == str(report)
+    assert "digits_cnn_int8.tflite" in report.read_text(encoding="utf-8")

@@ -1,0 +1,341 @@
+"""Step 5, Verify: run the original and each converted model on the same inputs and show how far
+their answers differ, with plain-words flags and remedies, an error histogram, the worst samples,
+and "Save report" (one self-contained HTML file)."""
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Optional
+
+from PySide6.QtCore import QSize, Qt, QUrl
+from PySide6.QtGui import QColor, QDesktopServices, QIcon, QImage, QPixmap
+from PySide6.QtWidgets import (QButtonGroup, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
+                               QHeaderView, QLabel, QLineEdit, QListWidget, QListWidgetItem, QProgressBar, QPushButton,
+                               QRadioButton, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from edgewizard.core.samples import sample_model_path, sample_test_path
+from edgewizard.core.verify import Thresholds, VerifyData, VerifyReport, save
+
+from ..jobs_qt import is_cancel
+from .base import WizardPage, preview
+
+VERIFY = "edgewizard.core.verify:verify"
+COLUMNS = ("Model file", "Output", "Accuracy", "Change", "Top-1 agreement", "Cosine", "Max |error|", "Mean |error|", "Result")
+FLAGGED = QColor("#fde2e1")
+
+
+def _pct(v: Optional[float]) -> str:
+    return "—" if v is None else f"{100 * v:.2f} %"
+
+
+class VerifyPage(WizardPage):
+    step = "Verify"
+    title = "Verify"
+    subtitle = ("Check that the converted models still give the original's answers: both run on the same inputs, "
+                "and every output is compared. Quantized (int8) models are expected to differ a little.")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.report: Optional[VerifyReport] = None
+        self._running = False
+        data = QGroupBox("Inputs to compare on", self)
+        form = QFormLayout(data)
+        kinds = QHBoxLayout()
+        self.kind = QButtonGroup(self)
+        self.kind_radios = {}
+        for key, text in (("test", "The sample's test set"), ("path", "&Labelled images or .npz"),
+                          ("calibration", "The &calibration data"), ("random", "Ran&dom data")):
+            r = QRadioButton(text, self)
+            self.kind.addButton(r)
+            self.kind_radios[key] = r
+            kinds.addWidget(r)
+        kinds.addStretch(1)
+        form.addRow(kinds)
+        row = QHBoxLayout()
+        self.data_path = QLineEdit(self)
+        self.data_path.setAccessibleName("Data for verification")
+        self.data_path.setPlaceholderText("A folder of images (sub-folder names as labels) or a .npz with x (and y)")
+        self.browse = QPushButton("Bro&wse…", self)
+        self.browse.clicked.connect(self._browse)
+        row.addWidget(self.data_path, 1)
+        row.addWidget(self.browse)
+        form.addRow("Data:", row)
+        limits = QHBoxLayout()
+        self.samples = QSpinBox(self)
+        self.samples.setRange(1, 100000)
+        self.samples.setValue(1000)
+        self.min_agree = QDoubleSpinBox(self)
+        self.min_agree.setRange(0, 100)
+        self.min_agree.setValue(98.0)
+        self.min_agree.setSuffix(" %")
+        self.min_cos = QDoubleSpinBox(self)
+        self.min_cos.setDecimals(3)
+        self.min_cos.setRange(0, 1)
+        self.min_cos.setSingleStep(0.001)
+        self.min_cos.setValue(0.99)
+        for label, w in (("At most", self.samples), ("samples; flag top-1 agreement below", self.min_agree),
+                         ("or cosine below", self.min_cos)):
+            limits.addWidget(QLabel(label, self))
+            limits.addWidget(w)
+        limits.addStretch(1)
+        form.addRow(limits)
+        self.body.addWidget(data)
+
+        run = QHBoxLayout()
+        self.verify_button = QPushButton("&Verify", self)
+        self.cancel_button = QPushButton("Ca&ncel", self)
+        self.cancel_button.setEnabled(False)
+        self.progress = QProgressBar(self)
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.message = QLabel(self)
+        self.save_report = QPushButton("&Save report…", self)
+        self.save_report.setEnabled(False)
+        for w in (self.verify_button, self.cancel_button):
+            run.addWidget(w)
+        run.addWidget(self.progress, 1)
+        run.addWidget(self.save_report)
+        self.body.addLayout(run)
+        self.body.addWidget(self.message)
+
+        split = QSplitter(Qt.Vertical, self)
+        self.table = QTableWidget(0, len(COLUMNS), self)
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.table.setSelectionBehavior(QTableWidget.SelectRows)
+        self.table.setSelectionMode(QTableWidget.SingleSelection)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
+        for c in range(1, len(COLUMNS)):
+            self.table.horizontalHeader().setSectionResizeMode(c, QHeaderView.ResizeToContents)
+        self.table.setAccessibleName("Verification results")
+        split.addWidget(self.table)
+        detail = QWidget(self)
+        dv = QHBoxLayout(detail)
+        dv.setContentsMargins(0, 0, 0, 0)
+        self.flags = QLabel(self)
+        self.flags.setWordWrap(True)
+        self.flags.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.flags.setAlignment(Qt.AlignTop)
+        self.plot_box = QGroupBox("Error per value (selected row)", self)
+        QVBoxLayout(self.plot_box)
+        self.plot = None  # pyqtgraph is imported when the first result arrives, not at start-up
+        self.worst = QListWidget(self)
+        self.worst.setViewMode(QListWidget.IconMode)
+        self.worst.setIconSize(QSize(64, 64))
+        self.worst.setAccessibleName("Worst-agreeing samples")
+        worst_box = QGroupBox("Worst-agreeing samples", self)
+        QVBoxLayout(worst_box).addWidget(self.worst)
+        dv.addWidget(self.flags, 2)
+        dv.addWidget(self.plot_box, 2)
+        dv.addWidget(worst_box, 2)
+        split.addWidget(detail)
+        split.setSizes([220, 260])
+        self.body.addWidget(split, 1)
+
+        for r in self.kind_radios.values():
+            r.toggled.connect(self._kind_changed)
+        self.verify_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.jobs.cancel)
+        self.save_report.clicked.connect(self._save_report)
+        self.table.itemSelectionChanged.connect(self._show_detail)
+        self.jobs.progress.connect(self._on_progress)
+        self.jobs.finished.connect(self._on_finished)
+        self.jobs.failed.connect(self._on_failed)
+        self.jobs.busyChanged.connect(lambda busy: self.verify_button.setEnabled(not busy))
+        self.state.modelChanged.connect(self._model_changed)
+        self.state.conversionChanged.connect(self._conversion_changed)
+        self._model_changed()
+
+    # -- choices
+    def _is_sample(self) -> bool:
+        return bool(self.state.source) and Path(self.state.source) == Path(sample_model_path())
+
+    def _model_changed(self) -> None:
+        sample = self._is_sample()
+        self.kind_radios["test"].setVisible(sample)
+        (self.kind_radios["test"] if sample else self.kind_radios["calibration"]).setChecked(True)
+        self._kind_changed()
+
+    def _kind_changed(self) -> None:
+        path = self.kind_radios["path"].isChecked()
+        self.data_path.setEnabled(path)
+        self.browse.setEnabled(path)
+
+    def _browse(self) -> None:
+        start = self.settings.last_dir("verify")
+        path, _ = QFileDialog.getOpenFileName(self, "Labelled data (.npz)", start, "Arrays (*.npz *.npy);;All files (*)")
+        if not path:
+            path = QFileDialog.getExistingDirectory(self, "Folder of images (sub-folders = labels)", start)
+        if path:
+            self.settings.set_last_dir("verify", str(Path(path).parent))
+            self.data_path.setText(path)
+
+    def data(self) -> VerifyData:
+        n = self.samples.value()
+        if self.kind_radios["test"].isChecked() and self._is_sample():
+            return VerifyData.from_path(str(sample_test_path()), max_samples=n, label="the sample's test split")
+        if self.kind_radios["path"].isChecked() and self.data_path.text().strip():
+            return VerifyData.from_path(self.data_path.text().strip(), self.state.request.options.calibration, n)
+        if self.kind_radios["calibration"].isChecked() and self.state.request.options.calibration.given:
+            return VerifyData.from_calibration(self.state.request.options.calibration, n)
+        return VerifyData(kind="random", random_samples=min(n, 256))
+
+    def artifacts(self) -> list[str]:
+        manifest = self.state.manifest or {}
+        folder = Path(self.state.request.output_dir)
+        files = []
+        for a in manifest.get("artifacts", []):
+            for f in a["files"]:
+                if f["name"].endswith((".tflite", ".xml")) and not f["name"].endswith("_edgetpu.tflite"):
+                    p = str(folder / f["name"])
+                    if p not in files:
+                        files.append(p)
+        return files
+
+    # -- running
+    def on_enter(self) -> None:
+        self._conversion_changed()
+
+    def _conversion_changed(self) -> None:
+        n = len(self.artifacts())
+        self.message.setText(f"{n} converted model file{'s' if n != 1 else ''} to check." if n else "Convert first.")
+
+    def start(self) -> None:
+        artifacts = self.artifacts()
+        if not artifacts:
+            self.banner.show_message("There is no converted model to verify yet; convert first (step Convert).", "warning")
+            return
+        if self.jobs.busy:
+            self.banner.show_message("Another step is still running; wait for it or cancel it first.", "warning")
+            return
+        self.banner.clear()
+        self._running = True
+        self.cancel_button.setEnabled(True)
+        self.progress.setValue(0)
+        thresholds = Thresholds(min_top1_agreement=self.min_agree.value() / 100, min_cosine=self.min_cos.value())
+        self.jobs.start(VERIFY, self.state.source, self.state.load_options, self.state.selection, artifacts,
+                        self.data(), thresholds)
+
+    def _on_progress(self, fraction, message: str) -> None:
+        if self._running and self.jobs.current == VERIFY:
+            self.message.setText(message)
+            if fraction is not None:
+                self.progress.setValue(int(1000 * fraction))
+
+    def _on_failed(self, func: str, error) -> None:
+        if func != VERIFY or not self._running:
+            return
+        self._running = False
+        self.cancel_button.setEnabled(False)
+        if is_cancel(error):
+            self.message.setText("Cancelled.")
+        else:
+            self.message.setText("Verification failed.")
+            self.banner.show_error(error)
+
+    def _on_finished(self, func: str, report: VerifyReport) -> None:
+        if func != VERIFY or not self._running:
+            return
+        self._running = False
+        self.cancel_button.setEnabled(False)
+        self.progress.setValue(1000)
+        self.report = report
+        try:
+            save(report, self.state.request.output_dir)  # verify.json beside the models, for the report
+        except OSError as exc:
+            self.banner.show_message(f"The results could not be saved to {self.state.request.output_dir}: {exc}.", "warning")
+        self.save_report.setEnabled(True)
+        self.show_report(report)
+
+    # -- showing
+    def show_report(self, report: VerifyReport) -> None:
+        note = f" {report.data.note}" if report.data.note else ""
+        flagged = sum(a.status == "flagged" for a in report.artifacts)
+        verdict = (f"<b style='color:#a61b1b'>{flagged} model file(s) flagged</b>" if flagged
+                   else "<b style='color:#1a7f37'>All converted models agree with the original.</b>")
+        self.message.setText(f"{verdict} Compared on {report.data.description}.{note}")
+        rows = [(a, o) for a in report.artifacts for o in (a.outputs or [None])]
+        self.table.setRowCount(len(rows))
+        for r, (a, o) in enumerate(rows):
+            change = None if o is None or o.accuracy_drop is None else -o.accuracy_drop + 0.0  # no "-0.00"
+            if change is not None and abs(change) < 5e-5:
+                change = 0.0
+            values = (a.file, o.name if o else "—",
+                      _pct(o.accuracy_artifact) if o else "—",
+                      "—" if change is None else f"{100 * change:+.2f} pt",
+                      _pct(o.top1_agreement) if o else "—",
+                      f"{o.cosine:.5f}" if o else "—",
+                      f"{o.max_abs_error:.4g}" if o else "—",
+                      f"{o.mean_abs_error:.4g}" if o else "—",
+                      {"ok": "OK", "flagged": "Flagged", "skipped": "Skipped"}.get(a.status, a.status))
+            for c, v in enumerate(values):
+                item = QTableWidgetItem(v)
+                item.setData(Qt.UserRole, r)
+                if a.status == "flagged":
+                    item.setBackground(FLAGGED)
+                self.table.setItem(r, c, item)
+        self._rows = rows
+        if rows:
+            self.table.selectRow(0)
+
+    def _show_detail(self) -> None:
+        selected = self.table.selectionModel().selectedRows()
+        if not selected or self.report is None:
+            return
+        a, o = self._rows[selected[0].row()]
+        parts = []
+        for f in a.flags:
+            remedies = "".join(f"<li>{r}</li>" for r in f.remedies)
+            parts.append(f"<p><b style='color:#a61b1b'>{f.message}</b></p><ul>{remedies}</ul>")
+        parts += [f"<p>{n}</p>" for n in a.notes]
+        if not parts:
+            parts.append("<p>No problems found for this file.</p>")
+        self.flags.setText("".join(parts))
+        self._plot_histogram(o)
+        self.worst.clear()
+        for w in (o.worst if o else []):
+            text = f"#{w.index}: {w.original_top1} → {w.artifact_top1}" if w.original_top1 is not None else f"#{w.index}"
+            item = QListWidgetItem(text)
+            item.setToolTip(f"sample {w.index}: mean |error| {w.error:.4g}")
+            if w.image and w.image.startswith("data:image/png;base64,"):
+                img = QImage.fromData(base64.b64decode(w.image.split(",", 1)[1]), "PNG")
+                item.setIcon(QIcon(QPixmap.fromImage(img)))
+            self.worst.addItem(item)
+
+    def _plot_histogram(self, output) -> None:
+        import pyqtgraph as pg
+
+        if self.plot is None:
+            self.plot = pg.PlotWidget(background="w")
+            self.plot.setLabel("bottom", "|artifact − original|")
+            self.plot.setLabel("left", "values")
+            self.plot_box.layout().addWidget(self.plot)
+        self.plot.clear()
+        h = output.histogram if output is not None else None
+        if h is None or not h.counts:
+            return
+        width = (h.edges[-1] - h.edges[0]) / max(1, len(h.counts))
+        centers = [(h.edges[i] + h.edges[i + 1]) / 2 for i in range(len(h.counts))]
+        self.plot.addItem(pg.BarGraphItem(x=centers, height=h.counts, width=width * 0.9, brush="#4a7bd0"))
+
+    def _save_report(self) -> None:
+        from edgewizard.core.report import write_report
+
+        folder = self.state.request.output_dir
+        try:
+            path = write_report(folder)
+        except OSError as exc:
+            self.banner.show_message(f"The report could not be written to {folder}: {exc}.", "error")
+            return
+        self.last_report = path
+        self.banner.show_message(f"Report saved: {path}", "info")
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+
+
+if __name__ == "__main__":
+    import sys
+
+    from .base import load_sample
+
+    sys.exit(preview(VerifyPage, lambda state, jobs, page: load_sample(state, jobs)))
