@@ -47,7 +47,9 @@ def test_importing_core_and_gui_pulls_in_no_heavy_library():
         "import edgewizard.gui, edgewizard.gui.launch, edgewizard.core.jobs, edgewizard.core.cli, "
         "edgewizard.core.convert.base, edgewizard.core.convert.run, edgewizard.core.loaders, edgewizard.core.cut, "
         "edgewizard.core.calibrate, edgewizard.core.steps, edgewizard.core.verify, edgewizard.core.report, "
-        "edgewizard.core.privacy, edgewizard.core.environment\n"
+        "edgewizard.core.privacy, edgewizard.core.environment, edgewizard.core.validate.run, "
+        "edgewizard.core.validate.base\n"
+        "from edgewizard.core.validate.base import device_choices; device_choices()\n"
         "from edgewizard.core.cli import build_parser; build_parser()\n"
         "from edgewizard.core.convert.base import targets; targets()"
     )

@@ -1,0 +1,150 @@
+"""`edgewizard validate`: will this model run on my device, and which part of it? Per-node verdicts
+before converting. Unsupported ops are a result: the command exits 0 with the report."""
+from __future__ import annotations
+
+import json
+import re
+import sys
+
+from . import add_common, model_and_options
+
+_CUT_SCOPE = re.compile(r"^edgewizard_cut(_\d+)?/")
+
+
+def add_parser(sub) -> None:
+    from ..calibrate import PRESETS
+    from ..convert.base import IO_TYPES
+
+    p = sub.add_parser(
+        "validate",
+        help="check which ops of a model each device can run, before converting",
+        description="Judge every op of a model (or of the part between --inputs and --outputs) for each "
+        "device: edgetpu, myriad, openvino:CPU, openvino:GPU, openvino:NPU, tflite:CPU (default: all). "
+        "Shows where each op runs and why, the Edge TPU partition point and parameter memory, and known "
+        "fixes. Exits 0 with the report even when ops are unsupported. --json prints {model, reports: "
+        "[{device, title, status, summary, source_of_truth, nodes: [{index, name, op, where, reason, "
+        "source_nodes, rule, confirmed}], totals, partition_point, memory, suggestions, notes, "
+        "disagreements, source_verdicts}]}.",
+    )
+    add_common(p)
+    p.add_argument("--device", "-d", action="append", default=[], metavar="D",
+                   help="device to check (repeat for several; default: every device)")
+    p.add_argument("--list-devices", action="store_true", help="list the devices and whether each can be checked here")
+    p.add_argument("--no-compiler", action="store_true",
+                   help="do not run edgetpu_compiler even when it is installed (table prediction only)")
+    g = p.add_argument_group("cut and shapes")
+    g.add_argument("--inputs", metavar="A,B", help="nodes to take as inputs (layer, op or tensor names; default: the model's)")
+    g.add_argument("--outputs", metavar="X,Y", help="nodes to take as outputs (default: the model's)")
+    g.add_argument("--shape", action="append", default=[], metavar="[NAME=]1,H,W,C", help="static input shape (batch defaults to 1)")
+    g = p.add_argument_group("the conversion being judged (as for convert)")
+    g.add_argument("--calib", action="append", default=[], metavar="[NAME=]PATH",
+                   help="calibration data for the int8 model (default: synthetic, noted in the report)")
+    g.add_argument("--calib-samples", type=int, default=100, metavar="N", help="samples to read (validation uses at most 8)")
+    g.add_argument("--preprocess", choices=sorted(PRESETS), help="how image pixels are scaled (default: unit = [0,1])")
+    g.add_argument("--mean", metavar="M[,M,M]", help="per-channel mean subtracted from pixels")
+    g.add_argument("--scale", metavar="S[,S,S]", help="per-channel factor applied after the mean")
+    g.add_argument("--bgr", action="store_true", help="feed image channels as BGR instead of RGB")
+    g.add_argument("--io-type", choices=IO_TYPES, default="uint8", help="input/output type of the int8 model (default uint8)")
+    g.add_argument("--edgetpu-min-runtime", type=int, metavar="N", help="Edge TPU runtime version to judge for (-m)")
+    g.add_argument("--edgetpu-intermediate", metavar="T1,T2", help="stop mapping to the Edge TPU after these tensors (-i)")
+    g.add_argument("--edgetpu-multiple-subgraphs", action="store_true", help="allow more than one Edge TPU subgraph (-a)")
+    p.set_defaults(run=run, edgetpu_segments=None, edgetpu_search_delegate=False, edgetpu_timeout=None)
+
+
+def run(args) -> int:
+    from ..errors import UserError
+    from ..jobs import JobRunner
+    from ..validate.base import device_choices, get_validator, validators
+    from .convert_cmd import _with_sample_calibration, build_request
+    from .terminal import progress_printer
+
+    if args.list_devices:
+        return _list_devices(device_choices(), args.json)
+    if args.calib_samples < 1:
+        raise UserError("--calib-samples must be at least 1.")
+    model, load_options = model_and_options(args)
+    selection, options = build_request(args)
+    if not args.model and not args.calib:
+        from ..samples import sample_calibration_path
+
+        options = _with_sample_calibration(options, sample_calibration_path())
+    devices = [get_validator(d).name for d in args.device] or list(validators())  # unknown names fail here
+    with JobRunner() as runner, progress_printer(enabled=not args.json) as show:
+        reports = runner.run("edgewizard.core.validate.run:validate", model, load_options, selection, devices,
+                             options, run_compiler=not args.no_compiler, on_event=show)
+    if args.json:
+        print(json.dumps({"model": model, "reports": [r.to_dict() for r in reports]}, indent=2, ensure_ascii=False))
+    else:
+        print(f"Validated {model}")
+        for r in reports:
+            print()
+            print(report_text(r))
+    statuses = {r.status for r in reports}
+    if "unavailable" in statuses:
+        return 3
+    return 2 if "failed" in statuses else 0
+
+
+def _list_devices(choices, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps([c.__dict__ for c in choices], indent=2))
+        return 0
+    width = max(len(c.name) for c in choices)
+    for c in choices:
+        state = "can be checked" if c.available else f"unavailable: {c.reason}"
+        print(f"  {c.name:<{width}}  {c.title} ({state})")
+    return 0
+
+
+def report_text(r) -> str:
+    """A report for a terminal: summary line, facts, per-node table, suggestions, notes."""
+    from .inspect_cmd import human_bytes
+
+    lines = [f"{r.title}: {r.summary()}" if r.status == "checked" else r.summary()]
+    if r.status != "checked":
+        lines += [f"  note: {n}" for n in r.notes if len(n) < 400]
+        return "\n".join(lines)
+    lines.append(f"  judged: {r.judged}; by {r.source_of_truth}")
+    point = r.partition_point
+    if point is not None:
+        origin = f" (from '{point.source_node}')" if point.source_node else ""
+        lines.append(f"  partition point: #{point.index} {point.op} '{_display(point.name)}'{origin}")
+    if r.memory is not None:
+        m = r.memory
+        text = f"  parameters on the device: {human_bytes(m.parameter_bytes)} of ~{human_bytes(m.cache_bytes)} on-chip cache"
+        if m.off_chip_bytes:
+            text += f"; {human_bytes(m.off_chip_bytes)} streamed off-chip"
+        lines.append(text + ("" if m.fits else " (does NOT fit)"))
+    words = {"device": r.short or "device", "cpu": "CPU", "unsupported": "cannot run"}
+    rows = [(str(n.index), n.op, words[n.where], _display(n.source_node or n.name), _reason(n)) for n in r.nodes]
+    head = ("#", "op", "runs on", "node", "why")
+    widths = [max(len(x[i]) for x in [head, *rows]) for i in range(4)]
+    lines.append("  " + "  ".join(h.ljust(w) for h, w in zip(head, widths)) + "  " + head[4])
+    for row in rows:
+        lines.append(("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[4]).rstrip())
+    for title, items in (("suggestions", [s.text for s in r.suggestions]), ("disagreements (compiler vs table)",
+                         list(r.disagreements)), ("notes", list(r.notes))):
+        if items:
+            lines.append(f"  {title}:")
+            lines += [f"    - {t}" for t in items]
+    return "\n".join(lines)
+
+
+def _display(name: str, width: int = 40) -> str:
+    """A judged node's name made short: its first fused part, without the cut's own scope."""
+    name = _CUT_SCOPE.sub("", name.split(";")[0])
+    return name if len(name) <= width else "…" + name[-(width - 1):]
+
+
+def _reason(n) -> str:
+    if n.where == "device":
+        return "" if n.confirmed else "(table row unconfirmed)"
+    if n.rule == "partition":
+        return "after the partition point"
+    return n.reason
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m edgewizard.core.cli.validate_cmd` for a quick look
+    from . import main
+
+    sys.exit(main(["validate", *sys.argv[1:]]))
