@@ -32,6 +32,7 @@ class WizardSnapshot:
     selection: Selection = Selection()
     request: ConversionRequest = ConversionRequest()
     manifest: Optional[dict] = field(default=None, compare=False)
+    validation: tuple = field(default=(), compare=False)  # core.validate ValidationReports, newest check
 
 
 class WizardState(QObject):
@@ -39,6 +40,7 @@ class WizardState(QObject):
     selectionChanged = Signal()
     requestChanged = Signal()
     conversionChanged = Signal()  # a conversion finished (manifest) or was reset
+    validationChanged = Signal()  # device validation results arrived or were reset
     changed = Signal()  # any of the above: step availability may have changed
 
     def __init__(self, parent=None) -> None:
@@ -58,6 +60,7 @@ class WizardState(QObject):
     selection = property(lambda self: self._s.selection)
     request = property(lambda self: self._s.request)
     manifest = property(lambda self: self._s.manifest)
+    validation = property(lambda self: self._s.validation)
 
     # -- changing
     def set_model(self, source: str, load_options: LoadOptions, model: Optional[ModelInfo]) -> None:
@@ -70,13 +73,18 @@ class WizardState(QObject):
 
     def set_selection(self, selection: Selection) -> None:
         if selection != self._s.selection:
-            self._s = replace(self._s, selection=selection, manifest=None)
+            self._s = replace(self._s, selection=selection, manifest=None, validation=())
             self.selectionChanged.emit()
+            self.validationChanged.emit()
 
     def set_request(self, request: ConversionRequest) -> None:
         if request != self._s.request:
             self._s = replace(self._s, request=request)
             self.requestChanged.emit()
+
+    def set_validation(self, reports) -> None:
+        self._s = replace(self._s, validation=tuple(reports))
+        self.validationChanged.emit()
 
     def set_manifest(self, manifest: Optional[dict]) -> None:
         self._s = replace(self._s, manifest=manifest)

@@ -7,13 +7,15 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
-                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QRadioButton, QSpinBox, QVBoxLayout)
+                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QRadioButton, QSpinBox, QTabWidget,
+                               QVBoxLayout, QWidget)
 
 from edgewizard.core.calibrate import SYNTHETIC, SYNTHETIC_WARNING, CalibrationSpec
 from edgewizard.core.convert.base import ConvertOptions
 from edgewizard.core.samples import sample_calibration_path, sample_model_path
 
 from ..state import ConversionRequest, default_output_dir
+from ..widgets.validation_panel import ValidationPanel
 from .base import WizardPage, preview
 
 # (key, label, help, precisions as (label, target name))
@@ -42,6 +44,10 @@ class TargetPage(WizardPage):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._loading = False
+        self.tabs = QTabWidget(self)
+        settings_tab = QWidget(self)
+        body = QVBoxLayout(settings_tab)
+        body.setContentsMargins(6, 6, 6, 6)
         devices = QGroupBox("Where will it run?", self)
         grid = QGridLayout(devices)
         self.device_checks: dict[str, QCheckBox] = {}
@@ -64,7 +70,7 @@ class TargetPage(WizardPage):
             check.toggled.connect(self._changed)
             combo.currentIndexChanged.connect(self._changed)
         grid.setColumnStretch(2, 1)
-        self.body.addWidget(devices)
+        body.addWidget(devices)
 
         self.int8_box = QGroupBox("Full-integer (int8) conversion", self)
         form = QFormLayout(self.int8_box)
@@ -110,7 +116,7 @@ class TargetPage(WizardPage):
         for text, key in IO_TYPES:
             self.io_type.addItem(text, key)
         form.addRow("Model input/output type:", self.io_type)
-        self.body.addWidget(self.int8_box)
+        body.addWidget(self.int8_box)
         for w in (self.calib_path,):
             w.textChanged.connect(self._changed)
         for w in (self.samples,):
@@ -133,11 +139,16 @@ class TargetPage(WizardPage):
         of.addRow("", self.force)
         self.output_dir.textChanged.connect(self._changed)
         self.force.toggled.connect(self._changed)
-        self.body.addWidget(out)
+        body.addWidget(out)
         self.validation = QLabel("", self)
         self.validation.setWordWrap(True)
-        self.body.addWidget(self.validation)
-        self.body.addStretch(1)
+        body.addWidget(self.validation)
+        body.addStretch(1)
+        self.checks = ValidationPanel(self)
+        self.checks.cutSuggested.connect(self._cut_suggested)
+        self.tabs.addTab(settings_tab, "&Devices and options")
+        self.tabs.addTab(self.checks, "&Will it run there?")
+        self.body.addWidget(self.tabs, 1)
 
         self.state.modelChanged.connect(self._model_changed)
         self._restore()
@@ -249,6 +260,13 @@ class TargetPage(WizardPage):
 
     def on_enter(self) -> None:
         self._changed()
+
+    def _cut_suggested(self, outputs: tuple) -> None:
+        from edgewizard.core.plan import Selection
+
+        sel = self.state.selection
+        self.state.set_selection(Selection(sel.inputs, tuple(outputs), sel.shapes))
+        self.banner.show_message(f"The model now ends at {', '.join(outputs)} (step Nodes); check again to see the result.", "info")
 
 
 if __name__ == "__main__":

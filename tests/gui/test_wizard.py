@@ -193,3 +193,25 @@ def test_verify_step_shows_agreement_and_saves_a_report(qtbot, window, tmp_path,
     report = tmp_path / "out" / "report.html"
     assert report.is_file() and opened and opened[0].toLocalFile() == str(report)
     assert "digits_cnn_int8.tflite" in report.read_text(encoding="utf-8")
+
+
+def test_target_step_checks_which_ops_each_device_runs(qtbot, window, tmp_path):
+    w = window
+    open_sample(qtbot, w)
+    choose_targets(w, tmp_path / "out", devices=("edgetpu", "myriad"))
+    panel = w.page("Target").checks
+    assert panel.devices() == ["edgetpu", "myriad"]
+    with qtbot.waitSignal(w.state.validationChanged, timeout=TIMEOUT):
+        panel.check.click()
+    reports = {r.device: r for r in w.state.validation}
+    assert set(reports) == {"edgetpu", "myriad"}
+    assert panel.device.count() == 2
+    assert reports["edgetpu"].runs_entirely_on_device  # a plain CNN maps wholly to the Edge TPU
+    assert "Edge TPU" in panel.summary.text()
+    assert panel.table.rowCount() == len(reports["edgetpu"].nodes) > 0
+    assert panel.table.item(0, 2).text().startswith("on the device")
+    panel.device.setCurrentIndex(1)
+    assert panel.table.rowCount() == len(reports["myriad"].nodes)
+    # Changing the cut makes the old verdicts stale: they are dropped.
+    w.state.set_selection(w.state.selection.__class__(outputs=("dense",)))
+    assert w.state.validation == () and panel.table.rowCount() == 0
