@@ -4,14 +4,13 @@ Chosen inputs become Placeholders with static shapes, everything the outputs do 
 and the result is checked to run and to give the original graph's values before cut.pb is written."""
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InternalError, UserError
+from .files import write_atomic
 from .graph import Graph, Node, TensorInfo, resolve_node
 from .loaders.tf_graph import TFGraphHandle, _ancestors, _dtype_name, _first_line, _shape
 from .plan import CutModel, Selection
@@ -96,7 +95,8 @@ def cut_graphdef(loaded, selection: Selection, workdir: Path, progress=_no_progr
     progress(0.9, "Writing cut.pb")
     if (Path(workdir) / "cut.pb").resolve() == Path(loaded.info.path).resolve():
         raise UserError(f"Writing the cut model would replace {loaded.info.path}; choose another work folder.")
-    path = _write_atomic(Path(workdir), "cut.pb", cut.SerializeToString())
+    Path(workdir).mkdir(parents=True, exist_ok=True)
+    path = write_atomic(Path(workdir) / "cut.pb", cut.SerializeToString())
     in_infos = tuple(TensorInfo(name, shape, p.node.outputs[p.index].dtype)
                      for name, (p, shape) in placeholders.items())
     sources = {name: p.asked for name, (p, _) in placeholders.items()}
@@ -317,17 +317,3 @@ def _sample(np, rng, shape, dtype: str):
 
 def _shapes_text(placeholders: dict) -> str:
     return ", ".join(f"{name}={_text(shape)}" for name, (_, shape) in placeholders.items())
-
-
-def _write_atomic(folder: Path, name: str, data: bytes) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / name
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target

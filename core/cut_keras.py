@@ -4,15 +4,14 @@ The cut happens at the Keras level (new Inputs, the same layer objects re-applie
 shared); the frozen graph's placeholders and outputs are then renamed to the layers' own names."""
 from __future__ import annotations
 
-import os
 import pathlib
 import re
-import tempfile
 from collections import Counter
 from typing import Any
 
 from .cut import static_shape
 from .errors import InternalError, UserError
+from .files import write_atomic
 from .graph import Graph, Node, TensorInfo, resolve_node
 from .loaders import LoadedModel
 from .loaders.keras_loader import model_nodes
@@ -68,7 +67,8 @@ def cut_keras(loaded: LoadedModel, selection: Selection, workdir: pathlib.Path, 
     workdir = pathlib.Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     pb = workdir / "cut.pb"
-    _write_atomic(pb, gd.SerializeToString(), lambda tmp: _check(sub, in_names, shapes, dtypes, out_names, tmp))
+    # A cut that would compute something else must never reach a converter: checked before it lands.
+    write_atomic(pb, gd.SerializeToString(), lambda tmp: _check(sub, in_names, shapes, dtypes, out_names, tmp))
     progress(1.0, "Cut done")
     inputs = tuple(TensorInfo(n, tuple(s), d) for n, s, d in zip(in_names, shapes, dtypes))
     return CutModel(
@@ -295,23 +295,6 @@ def _dtype_of(by_name: dict, tensor: str) -> int:
     if "_output_types" in node.attr:
         return node.attr["_output_types"].list.type[int(idx or 0)]
     raise InternalError(f"Cannot tell the type of output tensor {tensor} in the frozen graph.")
-
-
-def _write_atomic(path: pathlib.Path, data: bytes, verify) -> None:
-    """Write next to `path`, run `verify(temp path)`, then move into place: a failed check or a
-    crash never leaves a half-written or wrong cut.pb."""
-    fd, tmp = tempfile.mkstemp(prefix=".cut-", suffix=".tmp", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        verify(pathlib.Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def _check(sub, in_names, shapes, dtypes, out_names, pb: pathlib.Path) -> None:

@@ -106,7 +106,7 @@ def run(args) -> int:
     from ..convert.edgetpu import NOT_COMPILED
     from ..convert.run import remove_partials
     from ..jobs import JobRunner
-    from .inspect_cmd import human_bytes
+    from ..files import human_bytes
     from .terminal import progress_printer
 
     model, load_options = model_and_options(args)

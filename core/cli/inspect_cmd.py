@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+from ..files import human_bytes
 from ..graph import ModelInfo
 from . import add_common, model_and_options
 
@@ -54,12 +55,3 @@ def summary_text(info: ModelInfo) -> str:
     for note in info.notes:
         lines.append(f"Note: {note}")
     return "\n".join(lines)
-
-
-def human_bytes(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"

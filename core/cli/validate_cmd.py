@@ -98,7 +98,7 @@ def _list_devices(choices, as_json: bool) -> int:
 
 def report_text(r) -> str:
     """A report for a terminal: summary line, facts, per-node table, suggestions, notes."""
-    from .inspect_cmd import human_bytes
+    from ..files import human_bytes
 
     lines = [f"{r.title}: {r.summary()}" if r.status == "checked" else r.summary()]
     if r.status != "checked":

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..errors import UserError
+from ..files import write_atomic
 from ..loaders import ProgressFn, _no_progress, load
 from ..plan import LoadOptions, Selection
 from .base import ConvertOptions, TargetJob, get_target
@@ -152,7 +153,7 @@ def convert(
             }
             manifest["artifacts"] = list(artifacts.values())
             manifest["total_seconds"] = round(time.monotonic() - started, 3)
-            _write_json_atomic(out / MANIFEST, manifest, staging)
+            write_atomic(out / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
         progress(1.0, "Conversion finished")
         return manifest
     finally:
@@ -223,12 +224,6 @@ def _read_manifest(out: Path) -> dict:
         return data if isinstance(data, dict) else {}
     except (OSError, ValueError):
         return {}
-
-
-def _write_json_atomic(path: Path, data: dict, tmp_dir: Path) -> None:
-    tmp = tmp_dir / (path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _sha256(p: Path) -> str:

@@ -5,11 +5,11 @@ for a preview, `write_report(folder)` for "Save report". Inputs and file names: 
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
 from typing import Optional
 
 from ..errors import UserError
+from ..files import write_atomic
 from .sources import ReportInputs, collect
 
 REPORT_FILE = "report.html"
@@ -33,17 +33,8 @@ def write_report(folder: str | os.PathLike, output: Optional[str | os.PathLike] 
         target = target / REPORT_FILE
     if not target.parent.is_dir():
         raise UserError(f"The folder {target.parent} does not exist; create it or choose another place for the report.")
-    # Written beside the target and moved into place: a reader never sees half a report. open(..., "x")
-    # creates it with the person's umask.
-    tmp = target.parent / f".{target.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
     try:
-        with open(tmp, "x", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, target)
+        write_atomic(target, text)  # a reader never sees half a report
     except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
         raise UserError(f"Cannot write the report to {target}: {exc.strerror or exc}.") from exc
     return target

@@ -9,6 +9,7 @@ from html import escape
 from pathlib import Path
 from typing import Optional
 
+from ..files import human_bytes
 from . import svg
 from .sources import ReportInputs
 from .style import CSS
@@ -19,17 +20,6 @@ GOOD_STATES = {"device", "accelerator", "supported", "mapped", "ok", "on_device"
 
 def esc(v) -> str:
     return escape("" if v is None else str(v))
-
-
-def human_bytes(n) -> str:
-    if not isinstance(n, (int, float)):
-        return ""
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
 
 
 def pct(v, digits: int = 1) -> str:

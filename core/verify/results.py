@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Optional
+
+from ..files import write_atomic
 
 VERIFY_FILE = "verify.json"  # written into the EdgeWizard output folder the artifacts live in
 FORMAT_VERSION = 1
@@ -156,18 +157,7 @@ def save(report: VerifyReport, folder: str | os.PathLike) -> Path:
         mine = {a["path"] for a in new["artifacts"]}
         new["artifacts"] = [a for a in old.get("artifacts", []) if a.get("path") not in mine] + new["artifacts"]
         new["flagged"] = any(a.get("flags") for a in new["artifacts"])
-    # open(..., "x") creates the file with the person's umask, like every other file we write.
-    tmp = folder / f".verify-{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
-    try:
-        with open(tmp, "x", encoding="utf-8") as f:
-            json.dump(new, f, indent=1, ensure_ascii=False)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(path, json.dumps(new, indent=1, ensure_ascii=False))
     return path
 
 

@@ -9,7 +9,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QPlainTextEdit,
                                QProgressBar, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from edgewizard.core.cli.inspect_cmd import human_bytes
+from edgewizard.core.files import human_bytes
 from edgewizard.core.convert.base import get_target
 from edgewizard.core.convert.run import remove_partials, target_progress
 

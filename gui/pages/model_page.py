@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
                                QLabel, QLineEdit, QProgressBar, QPushButton, QSplitter, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
-from edgewizard.core.cli.inspect_cmd import human_bytes
+from edgewizard.core.files import human_bytes
 from edgewizard.core.graph import FORMATS, ModelInfo
 from edgewizard.core.plan import LoadOptions
 from edgewizard.core.samples import sample_model_path

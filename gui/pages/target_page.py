@@ -2,10 +2,9 @@
 precision, the int8 input/output type, calibration data and preprocessing, the output folder."""
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
                                QHBoxLayout, QLabel, QLineEdit, QPushButton, QRadioButton, QSpinBox, QTabWidget,
                                QVBoxLayout, QWidget)

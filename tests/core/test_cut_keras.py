@@ -176,19 +176,3 @@ def test_tf_op_name_sanitizing():
     assert tf_op_name("my layer:1") == "my_layer_1"
     assert tf_op_name("_private") == "n_private"
     assert tf_op_name("层") == "n_"
-
-
-def test_failed_check_leaves_no_file(tmp_path):
-    from edgewizard.core import cut_keras as module
-
-    target = tmp_path / "cut.pb"
-
-    def refuse(tmp):
-        assert tmp.read_bytes() == b"graph"
-        raise RuntimeError("does not match")
-
-    with pytest.raises(RuntimeError):
-        module._write_atomic(target, b"graph", refuse)
-    assert list(tmp_path.iterdir()) == []
-    module._write_atomic(target, b"graph", lambda tmp: None)
-    assert [p.name for p in tmp_path.iterdir()] == ["cut.pb"] and target.read_bytes() == b"graph"
