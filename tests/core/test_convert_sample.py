@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -164,24 +166,48 @@ def test_int8_without_calibration_is_refused_before_any_work(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-def test_unknown_target_and_read_only_folder(tmp_path):
+def test_unknown_target(tmp_path):
     with pytest.raises(UserError, match="Unknown target 'tpu'; choose from"):
         get_target("tpu")
-    ro = tmp_path / "ro"
-    ro.mkdir()
-    ro.chmod(0o500)
+
+
+READ_ONLY_PROBE = """
+import sys
+from pathlib import Path
+from edgewizard.core.convert.run import check_output_folder
+from edgewizard.core.errors import UserError
+try:
+    check_output_folder(Path(sys.argv[1]), ["m_float.tflite"], Path(sys.argv[2]), force=False)
+except UserError as exc:
+    print(exc.message)
+"""
+
+
+def test_a_read_only_output_folder_is_refused(tmp_path):
+    """Root may write anywhere, so as root the check runs as the unprivileged user 'nobody'."""
+    import subprocess
+    import sys
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="ew-ro-"))  # pytest's tmp_path is private to root
     try:
-        if os.access(ro, os.W_OK):
-            pytest.skip("running as root: a read-only folder is still writable, so this case cannot be simulated")
-        with pytest.raises(UserError, match="not writable"):
-            convert(str(sample_model_path()), LoadOptions(), Selection(), ["tflite-float"], str(ro))
+        base.chmod(0o755)
+        ro = base / "read only"
+        ro.mkdir()
+        ro.chmod(0o555)
+        argv = [sys.executable, "-c", READ_ONLY_PROBE, str(ro), str(sample_model_path())]
+        if os.geteuid() == 0:
+            argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv]
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=base)
+        assert r.returncode == 0, r.stderr
+        assert f"The output folder {ro} is not writable" in r.stdout
+        assert list(ro.iterdir()) == []
     finally:
-        ro.chmod(0o700)
+        (base / "read only").chmod(0o755)
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_output_never_overwrites_the_input(tmp_path):
-    import shutil
-
     src = tmp_path / "m_float.tflite"
     shutil.copy(sample_model_path(), tmp_path / "m.keras")
     src.write_bytes(b"precious")
