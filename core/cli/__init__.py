@@ -5,6 +5,7 @@ Errors end in one sentence on stderr and an exit code: 2 bad input, 3 missing de
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from typing import Optional, Sequence
@@ -65,6 +66,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("edgewizard: interrupted.", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`edgewizard inspect | head`): not an error of ours, nothing more to say.
+        # Point stdout at /dev/null so the flush at interpreter exit does not raise again.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        except (OSError, AttributeError, ValueError):
+            pass
+        return 141
     except Exception as exc:  # noqa: BLE001 - our bug; say so plainly
         err = InternalError(f"EdgeWizard hit a bug: {type(exc).__name__}: {exc}. Please report it (run with --debug for details).", traceback.format_exc())
         report(err, debug)

@@ -88,4 +88,4 @@ def test_only_our_own_functions_run_in_the_worker(runner):
 
 
 def test_every_worker_silences_vendor_telemetry_before_any_step(runner):
-    assert runner.run(J + "probe_telemetry_blocked") == ("_send_nothing", "1")
+    assert runner.run(J + "probe_telemetry_blocked") == (False, "1")

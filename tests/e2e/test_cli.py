@@ -115,3 +115,20 @@ def test_shape_is_applied(tmp_path):
     assert json.loads(r.stdout)["cut"]["inputs"][0]["shape"] == [4, 32, 32, 1]
     r = ew("convert", "-t", "openvino-fp32", "--shape", "1,30,32,1", "-o", tmp_path / "x")
     assert "dimension 1 fixed to 32" in one_sentence_error(r, 2)
+
+
+def test_a_closed_pipe_is_not_reported_as_a_bug(monkeypatch, capsys):
+    """`edgewizard inspect | head`: the reader goes away. A stdout double raising BrokenPipeError
+    stands in for the closed pipe (the sample's output is too small to fill a real pipe)."""
+    from edgewizard.core.cli import main
+
+    class ClosedPipe:
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self):
+            pass
+
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    assert main(["inspect", "--json"]) == 141
+    assert capsys.readouterr().err == ""

@@ -1,0 +1,170 @@
+"""`edgewizard bench`: run a converted model on a device, here or over ssh, and report its latency."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from ..errors import MissingDependency, UserError
+
+# What each device kind can load, and what the bundled sample is converted to when no MODEL is given.
+SUFFIXES = {"tflite": (".tflite",), "edgetpu": (".tflite",), "openvino": (".xml", ".onnx", ".tflite"), "myriad": (".xml", ".onnx")}
+SAMPLE_TARGET = {"tflite": "tflite-float", "edgetpu": "edgetpu", "openvino": "openvino-fp32", "myriad": "openvino-fp16"}
+DEFAULT_SECONDS = 10.0
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="measure a converted model's latency on a device",
+        description="Run a converted model on a device and report its latency: first inference, mean, median, "
+        "p90, p99, min, max and throughput. MODEL is a .tflite (an _edgetpu.tflite for the Edge TPU), an OpenVINO "
+        ".xml (its .bin beside it) or an .onnx file. Without MODEL, the bundled sample is first converted for "
+        "--device into a temporary folder (tflite-float; openvino-fp32; openvino-fp16 for myriad; edgetpu needs "
+        "edgetpu_compiler), which takes a few seconds. --json prints: device, runtime, count, first_ms, mean_ms, "
+        "median_ms, p90_ms, p99_ms, min_ms, max_ms, throughput_fps, stdev_ms, elapsed_s, warmup_count, load_ms, "
+        "threads, model, host, status, error, device_name, notes. Exit code 3 when the device or its runtime is missing.",
+    )
+    p.add_argument("model", nargs="?", help="converted model file (default: the bundled sample, converted for --device)")
+    p.add_argument("--device", "-d", metavar="D", help="tflite:CPU, edgetpu, edgetpu:usb:0, openvino:CPU, openvino:GPU, "
+                   "openvino:NPU or myriad (default: openvino:CPU for .xml/.onnx, otherwise tflite:CPU)")
+    p.add_argument("--runtime-python", metavar="PATH", help="the Python that has the runtime, e.g. an OpenVINO 2022.3 "
+                   "environment for myriad; with --ssh, its path on that computer (default there: python3)")
+    p.add_argument("--ssh", metavar="HOST", help="run on another computer over ssh (host, user and key from your ssh "
+                   "config, no password prompt); the model is sent over the connection and nothing is installed there")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("-n", type=int, dest="count", metavar="N", help="measure N inferences")
+    g.add_argument("--seconds", type=float, metavar="S", help=f"measure for S seconds (default {DEFAULT_SECONDS:g})")
+    p.add_argument("--warmup", type=int, default=5, metavar="N", help="inferences run first and left out of the statistics (default 5)")
+    p.add_argument("--threads", type=int, metavar="N", help="CPU threads for LiteRT / OpenVINO CPU (default: the runtime's)")
+    p.add_argument("--data", metavar="FILE", help=".npy/.npz of input samples, cycled (default: random inputs)")
+    p.add_argument("--csv", metavar="FILE", help="write every latency (index, phase, latency_ms) to FILE")
+    p.add_argument("--timeout", type=float, default=60.0, metavar="S", help="stop a run that sends nothing for S seconds as hung (default 60)")
+    p.add_argument("--probe", action="store_true", help="only list the runtimes and devices where the benchmark would run")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--debug", action="store_true", help="show details on errors")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from ..bench.devices import discover
+    from ..bench.launch import Where
+    from ..bench.runner import BenchRequest, canonical_device
+
+    where = Where(python=args.runtime_python, ssh_host=args.ssh)
+    if args.probe:
+        found = discover(where)
+        print(json.dumps({"where": found.where, "ready": found.ready, "missing": found.missing,
+                          "devices": [d.__dict__ for d in found.devices]}, indent=2) if args.json else found.summary())
+        return 0
+    device = canonical_device(args.device or ("openvino:CPU" if args.model and Path(args.model).suffix.lower() in (".xml", ".onnx") else "tflite:CPU"))
+    kind = "edgetpu" if device.startswith("edgetpu") else device.split(":")[0]
+    tmp = None
+    try:
+        if args.model:
+            model = Path(args.model)
+            if model.suffix.lower() not in SUFFIXES[kind]:
+                raise UserError(f"{device} runs {' or '.join(SUFFIXES[kind])} models, and {model.name} is not one: convert it "
+                                f"first, e.g. edgewizard convert {model.name} -t {SAMPLE_TARGET[kind]} -o OUTDIR.")
+        else:
+            status = discover(where).status(device)  # before converting: a missing device costs nothing
+            if not status.ready:
+                raise MissingDependency(status.reason)
+            tmp = Path(tempfile.mkdtemp(prefix="edgewizard-bench-"))
+            model = convert_sample(SAMPLE_TARGET[kind], tmp, quiet=args.json)
+        seconds = args.seconds if args.seconds is not None else (None if args.count else DEFAULT_SECONDS)
+        request = BenchRequest(str(model), device, count=args.count, seconds=seconds, warmup=args.warmup, threads=args.threads, data=args.data, where=where, idle_timeout_s=args.timeout)
+        return measure(request, args)
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def measure(request, args) -> int:
+    from ..bench.result import write_csv
+    from ..bench.runner import BenchRun
+
+    live = sys.stderr.isatty() and not args.json
+    bench = BenchRun(request).start()
+    interrupted = False
+    try:
+        while not bench.wait(0.25):
+            if live:
+                _show(bench.result().line() if len(bench.samples) else f"{bench.state}…")
+    except KeyboardInterrupt:
+        interrupted = True
+        bench.stop()
+        bench.wait()
+    if live:
+        _show("")
+    result = bench.result()
+    if bench.error is not None and not result.count:
+        raise bench.error  # nothing measured: the error alone says it (exit 3 for a missing device)
+    if args.csv:
+        write_csv(Path(args.csv), bench.samples.snapshot(), bench.warmup.snapshot())
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print(summary_text(result))
+    if bench.error is not None:
+        raise bench.error
+    return 130 if interrupted else 0
+
+
+def convert_sample(target: str, folder: Path, quiet: bool) -> Path:
+    from dataclasses import replace
+
+    from ..convert.base import ConvertOptions
+    from ..convert.edgetpu import NOT_COMPILED
+    from ..convert.edgetpu_compiler import find_compiler, install_hint
+    from ..jobs import JobRunner
+    from ..plan import LoadOptions, Selection
+    from ..samples import sample_calibration_path, sample_model_path
+    from .terminal import progress_printer
+
+    options = ConvertOptions()
+    if target == "edgetpu":
+        if find_compiler() is None:
+            raise MissingDependency("The sample must be compiled for the Edge TPU first and edgetpu_compiler is not "
+                                    f"installed: {install_hint()} Or give a compiled _edgetpu.tflite as MODEL.")
+        options = replace(options, calibration=replace(options.calibration, sources=((None, str(sample_calibration_path())),)))
+    if not quiet:
+        print(f"Converting the bundled sample to {target} first (give a MODEL to skip this).", file=sys.stderr)
+    with JobRunner() as runner, progress_printer(enabled=not quiet) as show:
+        manifest = runner.run("edgewizard.core.convert.run:convert", str(sample_model_path()), LoadOptions(), Selection(),
+                              [target], str(folder), options, on_event=show)
+    artifact = next(a for a in manifest["artifacts"] if a["target"] == target)
+    if artifact["status"] == NOT_COMPILED:
+        raise MissingDependency("edgetpu_compiler did not compile the sample, so there is no Edge TPU model to run.")
+    names = [f["name"] for f in artifact["files"] if f["name"].endswith((".tflite", ".xml"))]
+    names.sort(key=lambda n: not n.endswith("_edgetpu.tflite"))
+    return folder / names[0]
+
+
+def summary_text(r) -> str:
+    if not r.count:
+        return f"No inferences were measured ({r.status})."
+    lines = [
+        f"Model:       {r.model}",
+        f"Device:      {r.device}" + (f" ({r.device_name})" if r.device_name else "") + f" via {r.runtime} on {r.host}",
+        f"Load:        {r.load_ms:.1f} ms; first inference {r.first_ms:.3f} ms; {r.warmup_count} warm-up run(s)",
+        f"Runs:        {r.count:,} in {r.elapsed_s:.2f} s" + ("" if r.status == "finished" else f" ({r.status})"),
+        f"Latency ms:  mean {r.mean_ms:.3f}  median {r.median_ms:.3f}  p90 {r.p90_ms:.3f}  p99 {r.p99_ms:.3f}  "
+        f"min {r.min_ms:.3f}  max {r.max_ms:.3f}",
+        f"Throughput:  {r.throughput_fps:,.1f} inferences/s",
+    ]
+    lines += [f"Note: {n}" for n in r.notes]
+    return "\n".join(lines)
+
+
+def _show(text: str) -> None:
+    try:
+        width = os.get_terminal_size(sys.stderr.fileno()).columns - 1
+    except OSError:
+        width = 79
+    width = width if width > 20 else 79
+    sys.stderr.write("\r" + text[:width].ljust(width) + ("" if text else "\r"))
+    sys.stderr.flush()
