@@ -16,10 +16,17 @@ INSPECT = "edgewizard.core.steps:inspect"
 CONVERT = "edgewizard.core.convert.run:convert"
 
 
+UNKNOWN = -1.0  # progress fraction when a step cannot tell how far it is
+
+# Never send Python None through a queued signal: with PySide6 on Python 3.11 that has ended in
+# "none_dealloc" crashes at exit (a reference to None lost per emission). Fractions are floats
+# (UNKNOWN for "no figure") and results travel in a one-element tuple.
+
+
 class _JobThread(QThread):
-    progress = Signal(object, str)  # fraction (float or None), message
+    progress = Signal(float, str)  # fraction 0..1, or UNKNOWN; message
     log = Signal(str)
-    done = Signal(object)
+    done = Signal(object)  # (result,)
     failed = Signal(object)  # EdgeWizardError
 
     def __init__(self, runner: JobRunner, func: str, args: tuple, kwargs: dict, parent=None) -> None:
@@ -41,11 +48,11 @@ class _JobThread(QThread):
                 self._job.cancel()
             for event in self._job.events():
                 if isinstance(event, Progress):
-                    self.progress.emit(event.fraction, event.message)
+                    self.progress.emit(UNKNOWN if event.fraction is None else event.fraction, event.message)
                 elif isinstance(event, Log):
                     self.log.emit(event.line)
                 elif isinstance(event, Done):
-                    self.done.emit(event.result)
+                    self.done.emit((event.result,))
                 elif isinstance(event, Failed):
                     self.failed.emit(event.error)
         except EdgeWizardError as exc:
@@ -58,7 +65,7 @@ class JobController(QObject):
     """Owns the warm worker. `start()` runs one job at a time; its signals arrive on the GUI thread."""
 
     started = Signal(str)  # the job's function name
-    progress = Signal(object, str)
+    progress = Signal(float, str)  # fraction 0..1, or UNKNOWN (negative); message
     log = Signal(str)
     finished = Signal(str, object)  # func, result
     failed = Signal(str, object)  # func, EdgeWizardError (Cancelled when cancelled)
@@ -105,8 +112,8 @@ class JobController(QObject):
         self.busyChanged.emit(True)
 
     @Slot(object)
-    def _on_done(self, result: Any) -> None:
-        self._end(True, result)
+    def _on_done(self, boxed: Any) -> None:
+        self._end(True, boxed[0])
 
     @Slot(object)
     def _on_failed(self, error: Any) -> None:

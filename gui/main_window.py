@@ -17,7 +17,7 @@ from edgewizard.core.errors import InternalError
 from .jobs_qt import JobController
 from .pages.base import WizardPage
 from .pages.convert_page import ConvertPage
-from .pages.later_pages import BenchmarkPage
+from .pages.bench_page import BenchmarkPage
 from .pages.verify_page import VerifyPage
 from .pages.model_page import ModelPage
 from .pages.nodes_page import NodesPage
@@ -212,6 +212,7 @@ class MainWindow(QMainWindow):
             if answer != QMessageBox.Yes:
                 event.ignore()
                 return
+        self.page("Benchmark").shutdown()
         self.settings.set_geometry(self.saveGeometry())
         self.settings.sync()
         self.jobs.shutdown()

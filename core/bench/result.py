@@ -3,13 +3,13 @@ statistics computed from them at any moment: first run, mean, median, p90, p99, 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import threading
 from array import array
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional, Sequence
+
+from ..files import write_atomic
 
 SUMMARY_KEYS = ("device", "runtime", "count", "first_ms", "mean_ms", "median_ms", "p90_ms", "p99_ms",
                 "min_ms", "max_ms", "throughput_fps")
@@ -104,30 +104,14 @@ def _ms(value: float) -> str:
     return f"{value:.4f}" if value < 0.1 else f"{value:.3f}" if value < 1 else f"{value:.2f}" if value < 10 else f"{value:.1f}" if value < 100 else f"{value:.0f}"
 
 
-def _write_atomic(path: Path, write) -> None:
-    """Call write(file) on a temporary file beside `path`, then move it into place."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_csv(path: Path, samples: Sequence[float], warmup: Sequence[float] = ()) -> None:
     """index, phase (warmup/run), latency_ms: one row per inference, written atomically."""
 
-    def rows(f) -> None:
-        f.write("index,phase,latency_ms\n")
-        for phase, values in (("warmup", warmup), ("run", samples)):
-            for i, v in enumerate(values):
-                f.write(f"{i},{phase},{v:.5f}\n")
-
-    _write_atomic(path, rows)
+    lines = ["index,phase,latency_ms\n"]
+    for phase, values in (("warmup", warmup), ("run", samples)):
+        lines.extend(f"{i},{phase},{v:.5f}\n" for i, v in enumerate(values))
+    write_atomic(path, "".join(lines))
 
 
 def write_json(path: Path, result: BenchResult) -> None:
-    _write_atomic(path, lambda f: f.write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"))
+    write_atomic(path, json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")

@@ -170,7 +170,7 @@ class ConvertPage(WizardPage):
         if not self._running or self.jobs.current != CONVERT:
             return
         self.message.setText(message)
-        if fraction is None:
+        if fraction < 0:  # UNKNOWN: a message without a figure
             return
         self.overall.setValue(int(1000 * fraction))
         index, local = target_progress(fraction, len(self.rows))

@@ -220,7 +220,7 @@ class VerifyPage(WizardPage):
     def _on_progress(self, fraction, message: str) -> None:
         if self._running and self.jobs.current == VERIFY:
             self.message.setText(message)
-            if fraction is not None:
+            if fraction >= 0:
                 self.progress.setValue(int(1000 * fraction))
 
     def _on_failed(self, func: str, error) -> None:

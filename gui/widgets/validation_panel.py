@@ -106,7 +106,7 @@ class ValidationPanel(QWidget):
     def _on_progress(self, fraction, message) -> None:
         if self._running and self.page.jobs.current == VALIDATE:
             self.message.setText(message)
-            if fraction is not None:
+            if fraction >= 0:
                 self.progress.setValue(int(1000 * fraction))
 
     def _on_failed(self, func, error) -> None:

@@ -215,3 +215,51 @@ def test_target_step_checks_which_ops_each_device_runs(qtbot, window, tmp_path):
     # Changing the cut makes the old verdicts stale: they are dropped.
     w.state.set_selection(w.state.selection.__class__(outputs=("dense",)))
     assert w.state.validation == () and panel.table.rowCount() == 0
+
+
+def test_benchmark_step_runs_compares_and_exports(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    w = window
+    open_sample(qtbot, w)
+    out = tmp_path / "out"
+    choose_targets(w, out, devices=("openvino", "tflite"))
+    w.page("Target").precision["tflite"].setCurrentIndex(0)  # float
+    assert w.go(3)
+    with qtbot.waitSignal(w.jobs.finished, timeout=TIMEOUT):
+        w.page("Convert").convert_button.click()
+    assert w.go(5)
+    page = w.page("Benchmark")
+    qtbot.waitUntil(lambda: "Ready here" in page.devices_label.text(), timeout=TIMEOUT)
+    assert "LiteRT" in page.devices_label.text() and "No Edge TPU found" in page.missing.text()
+    page.count.setValue(150)
+    page.device.setCurrentIndex(page.device.findData("tflite:CPU"))
+    assert page.model.currentText() == "digits_cnn_float.tflite"
+    page.start_button.click()
+    qtbot.waitUntil(lambda: page.active is None, timeout=TIMEOUT)
+    first = page.runs[0]
+    assert first.n == 150 and first.result.count == 150 and first.result.status == "finished"
+    assert len(first.curve.getData()[1]) == 150
+    assert page.stat_labels["count"].text() == "150"
+    page.device.setCurrentIndex(page.device.findData("openvino:CPU"))
+    assert page.model.currentText() == "digits_cnn_fp32.xml"
+    page.start_button.click()
+    qtbot.waitUntil(lambda: page.active is None, timeout=TIMEOUT)
+    assert page.table.rowCount() == 2
+    page.baseline.setCurrentIndex(0)
+    speedups = [page.table.item(r, 9).text() for r in range(2)]
+    assert speedups[0] == "1.00×" and speedups[1].endswith("×")
+    assert (out / "bench-1.json").is_file() and (out / "bench-2.csv").is_file()  # picked up by the report
+    target = tmp_path / "samples.csv"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))  # the person's choice
+    page.table.selectRow(0)
+    page.export_csv.click()
+    rows = target.read_text().splitlines()
+    assert rows[0] == "index,phase,latency_ms" and sum(1 for r in rows if ",run," in r) == 150
+    # No Edge TPU here: the run stops with the sentence naming what to plug in; earlier runs stay.
+    page.device.setCurrentIndex(page.device.findData("edgetpu"))
+    page.model.setCurrentIndex(page.model.findText("digits_cnn_float.tflite"))
+    page.start_button.click()
+    qtbot.waitUntil(lambda: page.active is None, timeout=TIMEOUT)
+    assert "No Edge TPU found" in page.banner.text
+    assert page.table.rowCount() == 3 and page.runs[0].n == 150
