@@ -7,14 +7,12 @@ import re
 import sys
 
 from . import add_common, model_and_options
+from .options import add_calibration_options, add_cut_options, add_edgetpu_options
 
 _CUT_SCOPE = re.compile(r"^edgewizard_cut(_\d+)?/")
 
 
 def add_parser(sub) -> None:
-    from ..calibrate import PRESETS
-    from ..convert.base import IO_TYPES
-
     p = sub.add_parser(
         "validate",
         help="check which ops of a model each device can run, before converting",
@@ -32,42 +30,24 @@ def add_parser(sub) -> None:
     p.add_argument("--list-devices", action="store_true", help="list the devices and whether each can be checked here")
     p.add_argument("--no-compiler", action="store_true",
                    help="do not run edgetpu_compiler even when it is installed (table prediction only)")
-    g = p.add_argument_group("cut and shapes")
-    g.add_argument("--inputs", metavar="A,B", help="nodes to take as inputs (layer, op or tensor names; default: the model's)")
-    g.add_argument("--outputs", metavar="X,Y", help="nodes to take as outputs (default: the model's)")
-    g.add_argument("--shape", action="append", default=[], metavar="[NAME=]1,H,W,C", help="static input shape (batch defaults to 1)")
-    g = p.add_argument_group("the conversion being judged (as for convert)")
-    g.add_argument("--calib", action="append", default=[], metavar="[NAME=]PATH",
-                   help="calibration data for the int8 model (default: synthetic, noted in the report)")
-    g.add_argument("--calib-samples", type=int, default=100, metavar="N", help="samples to read (validation uses at most 8)")
-    g.add_argument("--preprocess", choices=sorted(PRESETS), help="how image pixels are scaled (default: unit = [0,1])")
-    g.add_argument("--mean", metavar="M[,M,M]", help="per-channel mean subtracted from pixels")
-    g.add_argument("--scale", metavar="S[,S,S]", help="per-channel factor applied after the mean")
-    g.add_argument("--bgr", action="store_true", help="feed image channels as BGR instead of RGB")
-    g.add_argument("--io-type", choices=IO_TYPES, default="uint8", help="input/output type of the int8 model (default uint8)")
-    g.add_argument("--edgetpu-min-runtime", type=int, metavar="N", help="Edge TPU runtime version to judge for (-m)")
-    g.add_argument("--edgetpu-intermediate", metavar="T1,T2", help="stop mapping to the Edge TPU after these tensors (-i)")
-    g.add_argument("--edgetpu-multiple-subgraphs", action="store_true", help="allow more than one Edge TPU subgraph (-a)")
-    p.set_defaults(run=run, edgetpu_segments=None, edgetpu_search_delegate=False, edgetpu_timeout=None)
+    add_cut_options(p)
+    add_calibration_options(p, "the conversion being judged (as for convert)",
+                            "calibration data for the int8 model (default: synthetic, noted in the report)",
+                            "samples to read (validation uses at most 8)")
+    add_edgetpu_options(p, "Edge TPU compiler options that change what maps", compile_only=False)
+    p.set_defaults(run=run)
 
 
 def run(args) -> int:
-    from ..errors import UserError
     from ..jobs import JobRunner
     from ..validate.base import device_choices, get_validator, validators
-    from .convert_cmd import _with_sample_calibration, build_request
+    from .options import convert_options_from, selection_from
     from .terminal import progress_printer
 
     if args.list_devices:
         return _list_devices(device_choices(), args.json)
-    if args.calib_samples < 1:
-        raise UserError("--calib-samples must be at least 1.")
     model, load_options = model_and_options(args)
-    selection, options = build_request(args)
-    if not args.model and not args.calib:
-        from ..samples import sample_calibration_path
-
-        options = _with_sample_calibration(options, sample_calibration_path())
+    selection, options = selection_from(args), convert_options_from(args)
     devices = [get_validator(d).name for d in args.device] or list(validators())  # unknown names fail here
     with JobRunner() as runner, progress_printer(enabled=not args.json) as show:
         reports = runner.run("edgewizard.core.validate.run:validate", model, load_options, selection, devices,

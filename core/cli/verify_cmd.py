@@ -28,7 +28,7 @@ DESCRIPTION = (
 
 
 def add_parser(sub) -> None:
-    from ..calibrate import PRESETS
+    from .options import add_cut_options, add_preprocess_options
 
     p = sub.add_parser("verify", help="check converted models give the original's answers", description=DESCRIPTION)
     # Which path is the MODEL is decided in resolve(), by content: argparse only splits off the first.
@@ -44,14 +44,8 @@ def add_parser(sub) -> None:
     g.add_argument("--data", metavar="PATH", help="image folder (labels from sub-folder names) or .npz/.npy")
     g.add_argument("--samples", type=int, default=1000, metavar="N", help="use at most N samples (default 1000)")
     g.add_argument("--random-samples", type=int, default=64, metavar="N", help="random inputs when there is no data (default 64)")
-    g.add_argument("--preprocess", choices=sorted(PRESETS), help="how image pixels are scaled (default: unit = [0,1])")
-    g.add_argument("--mean", metavar="M[,M,M]", help="per-channel mean subtracted from pixels (overrides --preprocess)")
-    g.add_argument("--scale", metavar="S[,S,S]", help="per-channel factor applied after the mean")
-    g.add_argument("--bgr", action="store_true", help="feed image channels as BGR instead of RGB")
-    g = p.add_argument_group("cut and shapes (default: as recorded in manifest.json)")
-    g.add_argument("--inputs", metavar="A,B", help="nodes to take as inputs")
-    g.add_argument("--outputs", metavar="X,Y", help="nodes to take as outputs")
-    g.add_argument("--shape", action="append", default=[], metavar="[NAME=]1,H,W,C", help="static input shape")
+    add_preprocess_options(g)
+    add_cut_options(p, "cut and shapes (default: as recorded in manifest.json)")
     g = p.add_argument_group("thresholds")
     g.add_argument("--min-agreement", type=float, default=98.0, metavar="PCT", help="flag top-1 agreement below this (default 98)")
     g.add_argument("--min-cosine", type=float, default=0.99, metavar="C", help="flag cosine similarity below this (default 0.99)")
@@ -65,10 +59,9 @@ def resolve(args):
     """(model, selection, artifact paths, data, manifest-or-None, note) from the command line."""
     from ..calibrate import CalibrationSpec
     from ..loaders import detect_format
-    from ..plan import Selection
     from ..samples import sample_model_path, sample_test_path
     from ..verify import VerifyData
-    from .convert_cmd import _floats, _names, parse_shapes
+    from .options import preprocess_from, selection_from
 
     paths = ([args.model] if args.model else []) + list(args.artifacts)
     model = args.original
@@ -88,13 +81,12 @@ def resolve(args):
             note = "No manifest.json beside the artifacts: comparing with the bundled sample model."
     same_source = bool(recorded) and Path(model).expanduser().resolve() == Path(recorded).resolve()
     if args.inputs or args.outputs or args.shape or not same_source:
-        selection = Selection(inputs=_names(args.inputs), outputs=_names(args.outputs), shapes=parse_shapes(args.shape))
+        selection = selection_from(args)
     else:
         selection = _recorded_selection(manifest)
     if args.samples < 1 or args.random_samples < 1:
         raise UserError("--samples and --random-samples must be at least 1.")
-    pre = CalibrationSpec(preset=args.preprocess, mean=_floats(args.mean, "--mean"), scale=_floats(args.scale, "--scale"),
-                          color="BGR" if args.bgr else "RGB")
+    pre = preprocess_from(args)
     calib = ((manifest or {}).get("options") or {}).get("calibration") if same_source else None
     if args.data:
         data = VerifyData.from_path(args.data, pre, args.samples)
