@@ -9,7 +9,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from .main_window import MainWindow
+    from .netron_scheme import prepare_web_engine
 
+    prepare_web_engine()  # before the QApplication: the graph view's URL scheme and shared GL contexts
     argv = list(sys.argv[1:] if argv is None else argv)
     app = QApplication.instance() or QApplication([sys.argv[0], *[a for a in argv if a.startswith("-")]])
     app.setApplicationName("EdgeWizard")

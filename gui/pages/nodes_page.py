@@ -1,7 +1,7 @@
 """Step 2, Nodes: choose the inputs and outputs to convert between, and a static shape for each input.
 
-A searchable, filterable node table to pick from (the embedded graph view joins it later). The
-selection goes to the plan at once; the cut itself happens in the worker when converting."""
+The model's graph (Netron, gui/graph_view.py) beside a searchable, filterable node table; both stay in
+sync. The selection goes to the plan at once; the cut itself happens in the worker when converting."""
 from __future__ import annotations
 
 from typing import Optional
@@ -15,6 +15,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QGroupBox, QHBoxLay
 from edgewizard.core.graph import Graph, Node, TensorInfo
 from edgewizard.core.plan import Selection
 
+from ..graph_view import GraphView, converted_models, cut_marks
+from ..jobs_qt import INSPECT
 from .base import WizardPage, preview
 
 DYNAMIC = QColor("#fff3bf")
@@ -101,13 +103,17 @@ class NodesPage(WizardPage):
     step = "Nodes"
     title = "Nodes"
     subtitle = ("Choose where the converted model starts and ends. Leave the lists empty to convert the whole model. "
-                "Pick a node in the table, then press “Use as input” (Ctrl+I) or “Use as output” (Ctrl+U). "
-                "Every input needs a fixed shape: the batch is 1 unless you change it.")
+                "Click a node in the graph or the table, then press “Use as input” (Ctrl+I) or “Use as output” "
+                "(Ctrl+U), or right-click it. Every input needs a fixed shape: the batch is 1 unless you change it.")
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._updating = False
+        self._syncing = False  # a selection coming from the graph is not sent back to it
         split = QSplitter(Qt.Horizontal, self)
+        self.graph_view = GraphView(self)
+        split.addWidget(self.graph_view)
+        column = QSplitter(Qt.Vertical, self)
         left = QWidget(self)
         lv = QVBoxLayout(left)
         lv.setContentsMargins(0, 0, 0, 0)
@@ -136,6 +142,8 @@ class NodesPage(WizardPage):
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeToContents)
         self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeToContents)
+        # Sized from the first rows only: measuring all 2,000 rows of a big model froze the GUI ~1.5 s.
+        self.table.horizontalHeader().setResizeContentsPrecision(100)
         self.table.setContextMenuPolicy(Qt.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
         self.table.setAccessibleName("Nodes of the model")
@@ -149,7 +157,7 @@ class NodesPage(WizardPage):
         buttons.addWidget(self.as_output)
         buttons.addStretch(1)
         lv.addLayout(buttons)
-        split.addWidget(left)
+        column.addWidget(left)
 
         right = QWidget(self)
         rv = QVBoxLayout(right)
@@ -174,8 +182,11 @@ class NodesPage(WizardPage):
         rv.addWidget(shape_box, 1)
         self.reset = QPushButton("&Whole model (clear choices)", self)
         rv.addWidget(self.reset)
-        split.addWidget(right)
-        split.setSizes([560, 340])
+        column.addWidget(right)
+        column.setSizes([330, 300])
+        split.addWidget(column)
+        split.setStretchFactor(0, 1)
+        split.setSizes([520, 400])
         self.body.addWidget(split, 1)
 
         act_in = QAction("Use as cut input", self, shortcut=QKeySequence("Ctrl+I"), triggered=lambda: self._mark("input"))
@@ -191,6 +202,15 @@ class NodesPage(WizardPage):
         self.shapes.itemChanged.connect(self._shape_edited)
         self.state.modelChanged.connect(self._load_graph)
         self.state.selectionChanged.connect(self._show_selection)
+        self.state.conversionChanged.connect(self._conversion_changed)
+        self.table.selectionModel().selectionChanged.connect(self._table_selection_changed)
+        self.search.returnPressed.connect(self._find_in_graph)
+        self.graph_view.nodeClicked.connect(self._graph_clicked)
+        self.graph_view.markRequested.connect(self._graph_mark)
+        self.graph_view.failed.connect(lambda m: self.banner.show_message(m, "info"))
+        self.graph_view.drawn.connect(self._graph_drawn)
+        # While a model loads (seconds, in the worker), WebEngine and Netron's page start too.
+        self.jobs.started.connect(lambda func: self.graph_view.preload() if func == INSPECT else None)
         self._load_graph()
 
     def _chosen_box(self, title: str, empty: str):
@@ -226,7 +246,56 @@ class NodesPage(WizardPage):
             self.op_filter.addItem(op, op)
         self.op_filter.blockSignals(False)
         self.proxy.set_op("")
+        self.graph_view.set_sources(self.state.source, [])
+        if graph is not None:
+            # At once, even while another step is shown: WebEngine starts and Netron reads the file
+            # in their own processes; only drawing waits until the step is visible.
+            self.graph_view.show_model(self.state.source)
         self._show_selection()
+
+    # -- the graph view, kept in sync with the table
+    def _conversion_changed(self) -> None:
+        self.graph_view.set_sources(self.state.source, converted_models(self.state.manifest, self.state.request.output_dir))
+
+    def _graph_drawn(self) -> None:
+        # A TF2 SavedModel is drawn as its saved functions (StatefulPartitionedCall ...), whose names
+        # are not the ops EdgeWizard cuts at: say so rather than let clicks select nothing.
+        names = set(self.graph_view.names)
+        if self.graph is not None and self.graph_view.shown == self.state.source and names:
+            known = names & {n.name for n in self.graph.nodes}
+            if len(known) < len(names) / 2:
+                self.banner.show_message("The graph draws this model as Netron reads the file; most of its node "
+                                         "names are not the ones EdgeWizard cuts at. Pick nodes from the table.",
+                                         "info")
+
+    def _graph_clicked(self, name: str) -> None:
+        self._syncing = True
+        try:
+            if not self.select_node(name) and (self.search.text() or self.proxy.op):
+                self.search.clear()  # the node is filtered out of the table: show it
+                self.op_filter.setCurrentIndex(0)
+                self.select_node(name)
+        finally:
+            self._syncing = False
+
+    def _graph_mark(self, role: str, name: str) -> None:
+        if self.graph_view.shown != self.state.source:
+            self.banner.show_message("The graph shows a converted model; choose cut points on the original "
+                                     "(“Original model” above the graph).", "info")
+        elif self.graph is not None and name not in {n.name for n in self.graph.nodes}:
+            self.banner.show_message(f"“{name}” is drawn in the graph but is not a node EdgeWizard can cut at "
+                                     "in this format; pick a node from the table.", "info")
+        else:
+            self._mark(role, [name])
+
+    def _table_selection_changed(self, *_) -> None:
+        if not self._syncing:
+            self.graph_view.select(self.selected_nodes())
+
+    def _find_in_graph(self) -> None:
+        if self.proxy.rowCount():
+            self.table.selectRow(0)
+            self.graph_view.find(self.proxy.index(0, 0).data(Qt.UserRole))
 
     def selected_nodes(self) -> list[str]:
         rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
@@ -298,6 +367,8 @@ class NodesPage(WizardPage):
             marks = {n: "input" for n in sel.inputs}
             marks.update({n: "output" for n in sel.outputs})
             self.model.set_marks(marks)
+            if self.graph is not None:
+                self.graph_view.highlight(cut_marks(self.graph, sel))
             tensors = self.input_tensors()
             self.shapes.setRowCount(len(tensors))
             for r, t in enumerate(tensors):
@@ -344,6 +415,9 @@ class NodesPage(WizardPage):
 if __name__ == "__main__":
     import sys
 
+    from ..netron_scheme import prepare_web_engine
     from .base import load_sample
+
+    prepare_web_engine()  # before preview() creates the QApplication
 
     sys.exit(preview(NodesPage, lambda state, jobs, page: load_sample(state, jobs)))
