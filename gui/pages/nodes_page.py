@@ -130,6 +130,17 @@ class NodesPage(WizardPage):
         search_row.addWidget(self.search, 1)
         search_row.addWidget(self.op_filter)
         lv.addLayout(search_row)
+        colour_row = QHBoxLayout()
+        self.colour_by = QComboBox(self)
+        self.colour_by.setAccessibleName("Colour the graph by where each node runs on")
+        colour_label = QLabel("&Colour by device:", self)
+        colour_label.setBuddy(self.colour_by)
+        colour_row.addWidget(colour_label)
+        colour_row.addWidget(self.colour_by, 1)
+        self.colour_row = QWidget(self)
+        self.colour_row.setLayout(colour_row)
+        self.colour_row.hide()  # until the Target step has checked a device
+        lv.addWidget(self.colour_row)
         self.model = NodeTableModel(self)
         self.proxy = OpFilterProxy(self)
         self.proxy.setSourceModel(self.model)
@@ -202,6 +213,8 @@ class NodesPage(WizardPage):
         self.shapes.itemChanged.connect(self._shape_edited)
         self.state.modelChanged.connect(self._load_graph)
         self.state.selectionChanged.connect(self._show_selection)
+        self.state.validationChanged.connect(self._validation_changed)
+        self.colour_by.currentIndexChanged.connect(self._show_verdicts)
         self.state.conversionChanged.connect(self._conversion_changed)
         self.table.selectionModel().selectionChanged.connect(self._table_selection_changed)
         self.search.returnPressed.connect(self._find_in_graph)
@@ -212,6 +225,34 @@ class NodesPage(WizardPage):
         # While a model loads (seconds, in the worker), WebEngine and Netron's page start too.
         self.jobs.started.connect(lambda func: self.graph_view.preload() if func == INSPECT else None)
         self._load_graph()
+
+    # -- where each node runs (results of the Target step's check)
+    _WHERE = {"device": "accelerator", "cpu": "cpu", "unsupported": "unsupported"}
+
+    def _validation_changed(self) -> None:
+        reports = [r for r in self.state.validation if r.status == "checked"]
+        self.colour_by.blockSignals(True)
+        self.colour_by.clear()
+        self.colour_by.addItem("No colours", None)
+        for r in reports:
+            self.colour_by.addItem(r.title, r.device)
+        # The accelerator is what people check for; colour by it at once.
+        preferred = next((i + 1 for i, r in enumerate(reports) if r.device in ("edgetpu", "myriad")), 1 if reports else 0)
+        self.colour_by.setCurrentIndex(preferred)
+        self.colour_by.blockSignals(False)
+        self.colour_row.setVisible(bool(reports))
+        self._show_verdicts()
+
+    def _show_verdicts(self) -> None:
+        device = self.colour_by.currentData()
+        report = next((r for r in self.state.validation if r.device == device), None)
+        if report is None:
+            self.graph_view.colour({})
+            self.graph_view.mark_partition(None)
+            return
+        self.graph_view.colour({name: self._WHERE[w] for name, w in report.source_verdicts.items() if w in self._WHERE})
+        point = report.partition_point
+        self.graph_view.mark_partition(point.source_node if point is not None else None)
 
     def _chosen_box(self, title: str, empty: str):
         box = QGroupBox(title, self)

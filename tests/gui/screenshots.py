@@ -31,8 +31,10 @@ def main() -> int:
 
     from edgewizard.core.samples import sample_model_path
     from edgewizard.gui.main_window import MainWindow
+    from edgewizard.gui.netron_scheme import prepare_web_engine
     from edgewizard.gui.settings import Settings
 
+    prepare_web_engine()  # as the app does: before the QApplication exists
     app = QApplication([])
     tmp = Path(tempfile.mkdtemp(prefix="ew-shots-"))
     settings = Settings(QSettings(str(tmp / "settings.ini"), QSettings.IniFormat))
@@ -54,6 +56,8 @@ def main() -> int:
     shot("1-model")
     w.go(1)
     nodes = w.page("Nodes")
+    wait_until(app, lambda: "drawn" in nodes.graph_view.timings or not nodes.banner.isHidden(), timeout=60)
+    time.sleep(0.5)
     nodes.search.setText("conv")
     shot("2-nodes")
     nodes.search.setText("")
@@ -69,6 +73,9 @@ def main() -> int:
     target.checks.start()
     wait_until(app, lambda: bool(w.state.validation) or not target.banner.isHidden())
     shot("3b-will-it-run")
+    w.go(1)
+    time.sleep(0.5)
+    shot("2b-nodes-coloured")
     w.go(3)
     convert = w.page("Convert")
     convert.start()

@@ -263,3 +263,23 @@ def test_benchmark_step_runs_compares_and_exports(qtbot, window, tmp_path, monke
     qtbot.waitUntil(lambda: page.active is None, timeout=TIMEOUT)
     assert "No Edge TPU found" in page.banner.text
     assert page.table.rowCount() == 3 and page.runs[0].n == 150
+
+
+def test_validation_colours_the_graph_by_where_nodes_run(qtbot, window, tmp_path, monkeypatch):
+    w = window
+    open_sample(qtbot, w)
+    choose_targets(w, tmp_path / "out", devices=("edgetpu",))
+    nodes = w.page("Nodes")
+    sent = []
+    # Records what would reach the page (the WebEngine part itself is covered by test_graph_view.py).
+    monkeypatch.setattr(nodes.graph_view, "colour", lambda categories: sent.append(("colour", dict(categories))))
+    monkeypatch.setattr(nodes.graph_view, "mark_partition", lambda name: sent.append(("partition", name)))
+    assert nodes.colour_row.isHidden()
+    with qtbot.waitSignal(w.state.validationChanged, timeout=TIMEOUT):
+        w.page("Target").checks.check.click()
+    assert not nodes.colour_row.isHidden() and nodes.colour_by.currentData() == "edgetpu"
+    colours = [c for kind, c in sent if kind == "colour"][-1]
+    assert colours["conv1"] == "accelerator" and set(colours.values()) == {"accelerator"}
+    assert ("partition", None) in sent  # everything maps: no partition point
+    nodes.colour_by.setCurrentIndex(0)
+    assert sent[-2:] == [("colour", {}), ("partition", None)]
