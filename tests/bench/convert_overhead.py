@@ -20,20 +20,20 @@ from _models import mobilenet_v2  # noqa: E402
 SAMPLES = 32
 
 DIRECT = r"""
-import sys, numpy as np, tensorflow as tf, keras, openvino as ov
+import sys, tempfile, numpy as np, tensorflow as tf, keras, openvino as ov
 model_path, calib_path, out = sys.argv[1:4]
 model = keras.models.load_model(model_path, compile=False)
-spec = [tf.TensorSpec((1, 224, 224, 3), tf.float32, name="input")]
-fn = tf.function(lambda x: model(x, training=False), input_signature=spec).get_concrete_function()
+saved = tempfile.mkdtemp()
+model.export(saved)  # REFERENCE.md: for Keras 3, export a SavedModel and convert that
 calib = np.load(calib_path)
-conv = tf.lite.TFLiteConverter.from_concrete_functions([fn], model)
+conv = tf.lite.TFLiteConverter.from_saved_model(saved)
 conv.optimizations = [tf.lite.Optimize.DEFAULT]
 conv.representative_dataset = lambda: ([calib[i:i + 1]] for i in range(len(calib)))
 conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
 conv.inference_input_type = tf.uint8
 conv.inference_output_type = tf.uint8
 open(out + "/direct_int8.tflite", "wb").write(conv.convert())
-ov_model = ov.convert_model(model, example_input=np.zeros((1, 224, 224, 3), np.float32))
+ov_model = ov.convert_model(saved, input=[1, 224, 224, 3])
 ov.save_model(ov_model, out + "/direct_fp16.xml", compress_to_fp16=True)
 """
 
