@@ -25,6 +25,8 @@ OURS = """
 import sys
 from PySide6.QtWidgets import QApplication
 from PySide6.QtCore import QTimer, QSettings
+from edgewizard.gui.netron_scheme import prepare_web_engine
+prepare_web_engine()  # as gui/app.py does before its QApplication
 app = QApplication([])
 from edgewizard.gui.main_window import MainWindow
 from edgewizard.gui.settings import Settings
