@@ -7,8 +7,8 @@ import base64
 from pathlib import Path
 from typing import Optional
 
-from PySide6.QtCore import QSize, Qt, QUrl
-from PySide6.QtGui import QColor, QDesktopServices, QIcon, QImage, QPixmap
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (QButtonGroup, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
                                QHeaderView, QLabel, QLineEdit, QListWidget, QListWidgetItem, QProgressBar, QPushButton,
                                QRadioButton, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
@@ -330,7 +330,9 @@ class VerifyPage(WizardPage):
             return
         self.last_report = path
         self.banner.show_message(f"Report saved: {path}", "info")
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+        from ..widgets.report_view import show_report
+
+        self.report_dialog = show_report(self, path)
 
 
 if __name__ == "__main__":
