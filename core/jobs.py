@@ -229,7 +229,7 @@ class JobRunner:
             self._close_worker()
         if cancelled:
             return Failed(Cancelled("Cancelled."))
-        how = _describe_exit(code)
+        how = describe_exit(code)
         name = job.func.rsplit(":", 1)[-1].lstrip("_")
         return Failed(
             InternalError(
@@ -241,9 +241,10 @@ class JobRunner:
         )
 
 
-def _describe_exit(code: Optional[int]) -> str:
+def describe_exit(code: Optional[int], unknown: str = "no exit status") -> str:
+    """A child process's exit status in words: "killed by SIGABRT", "exit code 3"."""
     if code is None:
-        return "no exit status"
+        return unknown
     if code < 0:
         try:
             return f"killed by {signal.Signals(-code).name}"

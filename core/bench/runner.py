@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import queue
-import signal
 import subprocess
 import threading
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..errors import EdgeWizardError, InternalError, MissingDependency, UserError
+from ..jobs import describe_exit as _describe_exit
 from . import protocol
 from .agent import AgentError, parse_device
 from .launch import Upload, Where, model_files, request_line, stdin_chunks
@@ -171,14 +171,7 @@ class AgentProcess:
 
 
 def describe_exit(code: Optional[int]) -> str:
-    if code is None:
-        return "still running"
-    if code < 0:
-        try:
-            return f"killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"killed by signal {-code}"
-    return f"exit code {code}"
+    return _describe_exit(code, unknown="still running")
 
 
 class BenchRun:
