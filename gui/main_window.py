@@ -23,6 +23,7 @@ from .pages.model_page import ModelPage
 from .pages.nodes_page import NodesPage
 from .pages.target_page import TargetPage
 from .settings import Settings
+from .welcome import maybe_show_welcome
 from .state import STEPS, WizardState
 
 
@@ -203,6 +204,7 @@ class MainWindow(QMainWindow):
             # After the first paint: the worker imports TensorFlow while the person looks around.
             QTimer.singleShot(0, self.show_runtimes)
             QTimer.singleShot(0, self.jobs.warm_up)
+            QTimer.singleShot(0, lambda: maybe_show_welcome(self))  # first start only
 
     def closeEvent(self, event) -> None:
         if self.jobs.busy and self.jobs.current != "edgewizard.core.jobs:_import_heavy":

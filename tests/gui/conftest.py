@@ -14,7 +14,11 @@ def settings(tmp_path):
 
     from edgewizard.gui.settings import Settings
 
-    return Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
+    from edgewizard.gui.welcome import SHOWN_KEY
+
+    s = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
+    s.set_value(SHOWN_KEY, "test")  # not a first start: no welcome dialog over the window under test
+    return s
 
 
 @pytest.fixture

@@ -149,7 +149,7 @@ def test_closing_with_a_running_job_asks_then_cancels(qtbot, window, tmp_path, m
     assert asked and not w.jobs.busy and w.jobs.runner.worker_pid is None
 
 
-def test_gui_process_never_imports_tensorflow_or_openvino():
+def test_gui_process_never_imports_tensorflow_or_openvino(tmp_path):
     code = (
         "import os, sys, json; os.environ['QT_QPA_PLATFORM']='offscreen'\n"
         "from PySide6.QtWidgets import QApplication; app = QApplication([])\n"
@@ -158,7 +158,10 @@ def test_gui_process_never_imports_tensorflow_or_openvino():
         "w.show_runtimes(); app.processEvents(); w.jobs.shutdown()\n"
         "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
     )
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    import os
+
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path))  # the real settings of whoever runs the tests stay untouched
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     assert r.returncode == 0, r.stderr
     mods = set(json.loads(r.stdout.strip().splitlines()[-1]))
     assert "PySide6" in mods
