@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Optional
 
 from PySide6.QtCore import QPoint, Qt, Signal
@@ -75,12 +74,9 @@ def cut_marks(graph: Graph, selection: Selection) -> CutMarks:
 def converted_models(manifest: Optional[dict], output_dir: str) -> list[tuple[str, str]]:
     """(label, path) of each converted model a conversion's manifest lists (.tflite, OpenVINO .xml),
     once per file even when several targets share it."""
-    files: dict[str, str] = {}
-    for a in (manifest or {}).get("artifacts", []):
-        for f in a["files"]:
-            if f["name"].endswith((".tflite", ".xml")):
-                files.setdefault(str(Path(output_dir) / f["name"]), f"Converted: {f['name']} ({a['target']})")
-    return [(label, path) for path, label in files.items()]
+    from .state import converted_files
+
+    return [(f"Converted: {path.name} ({target})", str(path)) for path, target in converted_files(manifest, output_dir)]
 
 
 class GraphView(QWidget):

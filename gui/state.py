@@ -111,6 +111,17 @@ class WizardState(QObject):
         return None
 
 
+def converted_files(manifest: Optional[dict], output_dir: str) -> list[tuple[Path, str]]:
+    """(path, target) of each converted model (.tflite, OpenVINO .xml) a manifest lists, in its order,
+    once per file even when several targets share it (edgetpu and tflite-int8 share the int8 model)."""
+    seen: dict[Path, str] = {}
+    for a in (manifest or {}).get("artifacts", []):
+        for f in a["files"]:
+            if f["name"].endswith((".tflite", ".xml")):
+                seen.setdefault(Path(output_dir) / f["name"], a["target"])
+    return list(seen.items())
+
+
 def default_output_dir(source: str) -> str:
     p = Path(source)
     return str(p.parent / f"{p.name if p.is_dir() else p.stem}_edgewizard")

@@ -17,6 +17,7 @@ from edgewizard.core.bench.result import write_csv, write_json
 from edgewizard.core.bench.runner import BenchRequest, BenchRun
 from edgewizard.core.errors import EdgeWizardError
 
+from ..state import converted_files
 from .base import WizardPage, preview
 
 DISCOVER = "edgewizard.core.bench.devices:discover"
@@ -218,12 +219,8 @@ class BenchmarkPage(WizardPage):
     # -- choices
     def _fill_models(self) -> None:
         self.model.clear()
-        folder = Path(self.state.request.output_dir or ".")
-        for a in (self.state.manifest or {}).get("artifacts", []):
-            for f in a["files"]:
-                path = str(folder / f["name"])
-                if f["name"].endswith((".tflite", ".xml")) and self.model.findData(path) < 0:
-                    self.model.addItem(f["name"], path)
+        for path, _ in converted_files(self.state.manifest, self.state.request.output_dir or "."):
+            self.model.addItem(path.name, str(path))
         self.data.clear()
         self.data.addItem("Random inputs", "")
         calib = self.state.request.options.calibration

@@ -17,6 +17,7 @@ from edgewizard.core.samples import sample_model_path, sample_test_path
 from edgewizard.core.verify import Thresholds, VerifyData, VerifyReport, save
 
 from ..jobs_qt import is_cancel
+from ..state import converted_files
 from .base import WizardPage, preview
 
 VERIFY = "edgewizard.core.verify:verify"
@@ -182,16 +183,9 @@ class VerifyPage(WizardPage):
         return VerifyData(kind="random", random_samples=min(n, 256))
 
     def artifacts(self) -> list[str]:
-        manifest = self.state.manifest or {}
-        folder = Path(self.state.request.output_dir)
-        files = []
-        for a in manifest.get("artifacts", []):
-            for f in a["files"]:
-                if f["name"].endswith((".tflite", ".xml")) and not f["name"].endswith("_edgetpu.tflite"):
-                    p = str(folder / f["name"])
-                    if p not in files:
-                        files.append(p)
-        return files
+        # A compiled _edgetpu.tflite runs only on the Edge TPU: there is nothing here to compare it on.
+        return [str(p) for p, _ in converted_files(self.state.manifest, self.state.request.output_dir)
+                if not p.name.endswith("_edgetpu.tflite")]
 
     # -- running
     def on_enter(self) -> None:
