@@ -20,6 +20,18 @@ def _has(module: str) -> bool:
         return False
 
 
+def library_versions() -> dict:
+    """Versions of the conversion libraries, as recorded in manifests and reports. This imports them:
+    call it in the worker, not the GUI process."""
+    versions = {}
+    for mod in ("tensorflow", "openvino", "ai_edge_litert"):
+        try:
+            versions[mod] = __import__(mod).__version__
+        except Exception:  # noqa: BLE001 - a version we cannot read is recorded as unknown
+            versions[mod] = None
+    return versions
+
+
 def components() -> list[Component]:
     from .convert.edgetpu_compiler import find_compiler
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
 Dim = Optional[int]  # None is a dynamic (unknown) dimension
@@ -22,6 +22,10 @@ class TensorInfo:
     @property
     def is_static(self) -> bool:
         return self.shape is not None and all(d is not None and d >= 0 for d in self.shape)
+
+    def to_dict(self) -> dict:
+        """{name, shape (a list, None for dynamic dims; None when even the rank is unknown), dtype}."""
+        return {"name": self.name, "shape": None if self.shape is None else list(self.shape), "dtype": self.dtype}
 
     def shape_text(self) -> str:
         if self.shape is None:
@@ -78,8 +82,8 @@ class ModelInfo:
             "path": self.path,
             "format": self.format,
             "format_name": FORMATS.get(self.format, self.format),
-            "inputs": [_tensor_dict(t) for t in g.inputs],
-            "outputs": [_tensor_dict(t) for t in g.outputs],
+            "inputs": [t.to_dict() for t in g.inputs],
+            "outputs": [t.to_dict() for t in g.outputs],
             "op_counts": g.op_counts(),
             "node_count": len(g.nodes),
             "param_count": self.param_count,
@@ -99,12 +103,6 @@ FORMATS = {
     "openvino_ir": "OpenVINO IR (.xml + .bin)",
     "onnx": "ONNX (.onnx)",
 }
-
-
-def _tensor_dict(t: TensorInfo) -> dict:
-    d = asdict(t)
-    d["shape"] = None if t.shape is None else list(t.shape)
-    return d
 
 
 def close_matches(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:

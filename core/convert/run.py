@@ -175,16 +175,10 @@ def _target_reporter(progress: ProgressFn, lo: float, span: float, name: str) ->
 
 def _header(src: Path, info, cut, options: ConvertOptions, needs_calib: list[str]) -> dict:
     from ..cli import version
+    from ..environment import library_versions
     from .edgetpu_compiler import find_compiler
 
-    tools = {"edgewizard": version()}
-    for mod in ("tensorflow", "openvino", "ai_edge_litert"):
-        try:
-            tools[mod] = __import__(mod).__version__
-        except Exception:  # noqa: BLE001 - a version we cannot read is recorded as unknown
-            tools[mod] = None
-    tools["edgetpu_compiler"] = find_compiler()
-    tensor = lambda t: {"name": t.name, "shape": list(t.shape) if t.shape is not None else None, "dtype": t.dtype}  # noqa: E731
+    tools = {"edgewizard": version(), **library_versions(), "edgetpu_compiler": find_compiler()}
     return {
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "source": {
@@ -195,8 +189,8 @@ def _header(src: Path, info, cut, options: ConvertOptions, needs_calib: list[str
             "op_counts": info.graph.op_counts(),
         },
         "cut": {
-            "inputs": [tensor(t) for t in cut.inputs],
-            "outputs": [tensor(t) for t in cut.outputs],
+            "inputs": [t.to_dict() for t in cut.inputs],
+            "outputs": [t.to_dict() for t in cut.outputs],
             "removed_inputs": list(cut.removed_inputs),
             "source_nodes": dict(cut.source_nodes),
         },

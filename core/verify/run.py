@@ -8,6 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from ..environment import library_versions
 from ..errors import UserError
 from ..loaders import ProgressFn, _no_progress, load
 from ..plan import CutModel, LoadOptions, Selection
@@ -62,12 +63,12 @@ def verify(
     progress(1.0, "Verification finished")
     return VerifyReport(
         source={"path": str(src.resolve()), "format": loaded.info.format},
-        cut={"inputs": [_tensor(t) for t in cut.inputs], "outputs": [_tensor(t) for t in cut.outputs]},
+        cut={"inputs": [t.to_dict() for t in cut.inputs], "outputs": [t.to_dict() for t in cut.outputs]},
         data=inputs.summary,
         thresholds=thresholds,
         artifacts=checks,
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        tools=_tools(),
+        tools=library_versions(),
         seconds=round(time.monotonic() - started, 3),
     )
 
@@ -158,15 +159,3 @@ def _targets_by_file(paths: list[Path]) -> dict:
     return found
 
 
-def _tensor(t) -> dict:
-    return {"name": t.name, "shape": list(t.shape) if t.shape is not None else None, "dtype": t.dtype}
-
-
-def _tools() -> dict:
-    tools = {}
-    for mod in ("tensorflow", "openvino", "ai_edge_litert"):
-        try:
-            tools[mod] = __import__(mod).__version__
-        except Exception:  # noqa: BLE001 - a version we cannot read is recorded as unknown
-            tools[mod] = None
-    return tools
