@@ -43,8 +43,11 @@ class ErrorSink(QObject):
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, settings: Optional[Settings] = None, jobs: Optional[JobController] = None) -> None:
+    def __init__(self, settings: Optional[Settings] = None, jobs: Optional[JobController] = None,
+                 welcome: bool = True) -> None:
+        """`welcome=False`: never show the first-run welcome (tests, figure scripts, the self-test)."""
         super().__init__()
+        self._welcome = welcome
         self.setWindowTitle("EdgeWizard")
         self.setAcceptDrops(True)
         self.settings = settings or Settings()
@@ -204,7 +207,8 @@ class MainWindow(QMainWindow):
             # After the first paint: the worker imports TensorFlow while the person looks around.
             QTimer.singleShot(0, self.show_runtimes)
             QTimer.singleShot(0, self.jobs.warm_up)
-            QTimer.singleShot(0, lambda: maybe_show_welcome(self))  # first start only
+            if self._welcome:
+                QTimer.singleShot(0, lambda: maybe_show_welcome(self))  # first start only
 
     def closeEvent(self, event) -> None:
         if self.jobs.busy and self.jobs.current != "edgewizard.core.jobs:_import_heavy":

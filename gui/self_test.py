@@ -133,14 +133,12 @@ class SelfTest:
         from . import netron_scheme
         from .main_window import MainWindow
         from .settings import Settings
-        from .welcome import SHOWN_KEY
 
         self.web_engine = netron_scheme.prepare_web_engine()  # must precede the QApplication
         self.app = QApplication.instance() or QApplication(["edgewizard"])
         # Own settings file: the self-test never changes the person's recent files or window size.
         settings = Settings(QSettings(str(self.out / "self-test-settings.ini"), QSettings.IniFormat))
-        settings.set_value(SHOWN_KEY, "self-test")  # no first-run welcome over the window
-        self.window = MainWindow(settings=settings)
+        self.window = MainWindow(settings=settings, welcome=False)
         self.window.show()
         self.wait(lambda: self.window.isVisible(), "showing the window")
         return f"Qt platform {self.app.platformName()}"

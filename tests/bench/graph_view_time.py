@@ -37,7 +37,7 @@ def main(model, delay, settings):
     app = QApplication([])
     from edgewizard.gui.main_window import MainWindow
     from edgewizard.gui.settings import Settings
-    w = MainWindow(settings=Settings(QSettings(settings, QSettings.IniFormat)))
+    w = MainWindow(settings=Settings(QSettings(settings, QSettings.IniFormat)), welcome=False)
     w.resize(1180, 820)
     w.show()
     loop = QEventLoop()

@@ -20,16 +20,11 @@ def main() -> None:
 
     from edgewizard.gui.main_window import MainWindow
     from edgewizard.gui.settings import Settings
-    from edgewizard.gui.welcome import SHOWN_KEY
-
-    def _no_welcome(s):  # not a first start: no welcome dialog in the way
-        s.set_value(SHOWN_KEY, "script")
-        return s
 
     folder = Path(tempfile.mkdtemp(prefix="ew-bench-"))
     model, calib = mobilenet_v2(folder, 32)
     app = QApplication([])
-    w = MainWindow(settings=_no_welcome(Settings(QSettings(str(folder / "s.ini"), QSettings.IniFormat))))
+    w = MainWindow(settings=Settings(QSettings(str(folder / "s.ini"), QSettings.IniFormat)), welcome=False)
     w.show()
 
     def pump_until(cond, timeout):

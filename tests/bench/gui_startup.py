@@ -30,10 +30,7 @@ prepare_web_engine()  # as gui/app.py does before its QApplication
 app = QApplication([])
 from edgewizard.gui.main_window import MainWindow
 from edgewizard.gui.settings import Settings
-def _no_welcome(s):
-    s.set_value("welcome/shown", "bench")
-    return s
-w = MainWindow(settings=_no_welcome(Settings(QSettings(sys.argv[1], QSettings.IniFormat))))
+w = MainWindow(settings=Settings(QSettings(sys.argv[1], QSettings.IniFormat)), welcome=False)
 w.show()
 QTimer.singleShot(0, lambda: (print("SHOWN", flush=True), w.close(), app.quit()))
 app.exec()

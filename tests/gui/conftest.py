@@ -14,18 +14,14 @@ def settings(tmp_path):
 
     from edgewizard.gui.settings import Settings
 
-    from edgewizard.gui.welcome import SHOWN_KEY
-
-    s = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
-    s.set_value(SHOWN_KEY, "test")  # not a first start: no welcome dialog over the window under test
-    return s
+    return Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
 
 
 @pytest.fixture
 def window(qtbot, settings):
     from edgewizard.gui.main_window import MainWindow
 
-    w = MainWindow(settings=settings)
+    w = MainWindow(settings=settings, welcome=False)
     qtbot.addWidget(w)
     w.show()
     yield w

@@ -33,17 +33,12 @@ def main() -> int:
     from edgewizard.gui.main_window import MainWindow
     from edgewizard.gui.netron_scheme import prepare_web_engine
     from edgewizard.gui.settings import Settings
-    from edgewizard.gui.welcome import SHOWN_KEY
-
-    def _no_welcome(s):  # not a first start: no welcome dialog in the way
-        s.set_value(SHOWN_KEY, "script")
-        return s
 
     prepare_web_engine()  # as the app does: before the QApplication exists
     app = QApplication([])
     tmp = Path(tempfile.mkdtemp(prefix="ew-shots-"))
-    settings = _no_welcome(Settings(QSettings(str(tmp / "settings.ini"), QSettings.IniFormat)))
-    w = MainWindow(settings=settings)
+    settings = Settings(QSettings(str(tmp / "settings.ini"), QSettings.IniFormat))
+    w = MainWindow(settings=settings, welcome=False)
     w.resize(1180, 820)
     w.show()
     suffix = f"@{scale}x" if scale else ""

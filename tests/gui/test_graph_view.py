@@ -384,11 +384,7 @@ def _drive(folder: Path, shots: Optional[Path] = None) -> dict:
     from edgewizard.gui.main_window import MainWindow
     from edgewizard.gui.settings import Settings
 
-    from edgewizard.gui.welcome import SHOWN_KEY
-
-    settings = Settings(QSettings(str(folder / "settings.ini"), QSettings.IniFormat))
-    settings.set_value(SHOWN_KEY, "test")  # not a first start: no welcome dialog taking the focus
-    w = MainWindow(settings=settings)
+    w = MainWindow(settings=Settings(QSettings(str(folder / "settings.ini"), QSettings.IniFormat)), welcome=False)
     w.resize(1180, 820)
     w.show()
     d = _Driver(app, w)

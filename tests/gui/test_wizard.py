@@ -286,3 +286,22 @@ def test_validation_colours_the_graph_by_where_nodes_run(qtbot, window, tmp_path
     assert ("partition", None) in sent  # everything maps: no partition point
     nodes.colour_by.setCurrentIndex(0)
     assert sent[-2:] == [("colour", {}), ("partition", None)]
+
+
+def test_the_welcome_shows_on_the_first_start_only(qtbot, settings):
+    from edgewizard.gui.main_window import MainWindow
+    from edgewizard.gui.welcome import already_shown
+
+    for first in (True, False):
+        w = MainWindow(settings=settings)
+        qtbot.addWidget(w)
+        w.show()
+        if first:
+            qtbot.waitUntil(lambda: getattr(w, "welcome", None) is not None and w.welcome.isVisible(), timeout=10_000)
+            w.welcome.close()
+        else:
+            qtbot.wait(200)
+            assert getattr(w, "welcome", None) is None
+        assert already_shown(settings)
+        w.jobs.shutdown()
+        w.sink.uninstall()
