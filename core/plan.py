@@ -1,13 +1,14 @@
-"""The plan: one frozen object that grows step by step through the wizard (DESIGN.md, "How data flows").
+"""The parts of the plan (DESIGN.md, "How data flows"): how to load, what to cut, and the cut model.
+The wizard keeps them, with the model and the conversion request, in gui/state.py's WizardSnapshot.
 
 Each step is a plain function of these dataclasses; the GUI's pages and the CLI's subcommands both
-build and read them. Everything pickles, so it crosses the worker-process boundary unchanged."""
+build them. Everything pickles, so it crosses the worker-process boundary unchanged."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Optional
 
-from .graph import ModelInfo, TensorInfo
+from .graph import TensorInfo
 
 
 @dataclass(frozen=True)
@@ -58,14 +59,3 @@ class CutModel:
     removed_inputs: tuple[str, ...] = ()  # model inputs the cut dropped (nothing chosen depends on them)
     op_counts: dict = field(default_factory=dict, compare=False, hash=False)
 
-
-@dataclass(frozen=True)
-class Plan:
-    source: str
-    load_options: LoadOptions = LoadOptions()
-    model: Optional[ModelInfo] = None
-    selection: Selection = Selection()
-    cut: Optional[CutModel] = None
-
-    def with_(self, **changes) -> "Plan":
-        return replace(self, **changes)

@@ -31,12 +31,6 @@ class Settings:
     def set_last_dir(self, kind: str, folder: str) -> None:
         self.q.setValue(f"dirs/{kind}", folder)
 
-    def targets(self) -> list[str]:
-        return self._list("convert/targets")
-
-    def set_targets(self, names: list[str]) -> None:
-        self.q.setValue("convert/targets", list(names))
-
     def value(self, key: str, default=None):
         return self.q.value(key, default)
 

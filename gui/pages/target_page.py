@@ -185,7 +185,6 @@ class TargetPage(WizardPage):
         self.synthetic_warning.setVisible(kind == "synthetic")
         options = ConvertOptions(io_type=self.io_type.currentData(), calibration=self.calibration())
         self.state.set_request(ConversionRequest(tuple(targets), options, self.output_dir.text().strip(), self.force.isChecked()))
-        self.settings.set_targets(targets)
         self.settings.set_value("convert/devices", {k: self.precision[k].currentData()
                                                     for k, c in self.device_checks.items() if c.isChecked()})
         self.settings.set_value("convert/int8", {"calib_kind": kind, "samples": self.samples.value(),
