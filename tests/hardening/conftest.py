@@ -1,0 +1,1 @@
+"""Hardening suite (issue 10): hostile inputs, faults, security and long runs."""
