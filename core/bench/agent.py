@@ -445,11 +445,15 @@ def input_feeds(np, session, data_path):
             else:
                 feeds.append([rng.uniform(0.0, 1.0, size=spec["shape"]).astype(dtype)])
         return feeds
+    loaded = None
     try:
         loaded = np.load(data_path, allow_pickle=False)
+        # A .npz reads its arrays here: an object (pickled) array fails now, never unpickled.
+        arrays = [loaded[k] for k in loaded.files] if hasattr(loaded, "files") else [loaded]
     except Exception as exc:
+        if hasattr(loaded, "close"):
+            loaded.close()
         raise AgentError("user", "The input data %s does not load as .npy/.npz: %s" % (os.path.basename(data_path), exc))
-    arrays = [loaded[k] for k in loaded.files] if hasattr(loaded, "files") else [loaded]
     names = list(loaded.files) if hasattr(loaded, "files") else []
     feeds = []
     for i, spec in enumerate(session.inputs):

@@ -157,6 +157,15 @@ def _image_folder(folder: Path, inputs, data: VerifyData):
     return [x], np.array([index[p[0]] for p in parents], dtype=np.int64), class_names
 
 
+def _member(archive, key: str, path: Path):
+    """One array of a .npz; an object (pickled) array is refused, never unpickled."""
+    try:
+        return archive[key]
+    except ValueError as exc:
+        raise UserError(f"Cannot read the verification data {path}: array '{key}' holds Python objects (pickled data), "
+                        "which EdgeWizard never loads because unpickling can run code.") from exc
+
+
 def _array_file(path: Path, inputs, limit: int):
     import numpy as np
 
@@ -178,9 +187,9 @@ def _array_file(path: Path, inputs, limit: int):
                 key = t.name if t.name in keys else ("x" if len(inputs) == 1 and "x" in keys else (rest[0] if len(inputs) == 1 and len(rest) == 1 else None))
                 if key is None:
                     raise UserError(f"{path} holds arrays {', '.join(keys)}; name one after input '{t.name}'" + (" or call it 'x'." if len(inputs) == 1 else "."))
-                arrays.append(data[key])
+                arrays.append(_member(data, key, path))
             if "y" in keys:
-                labels = data["y"]
+                labels = _member(data, "y", path)
     for i, (t, a) in enumerate(zip(inputs, arrays)):
         want = tuple(t.shape[1:])
         if tuple(a.shape) == want:
