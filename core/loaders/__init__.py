@@ -6,6 +6,7 @@ converting right after inspecting do not pay for loading again. Loading never ru
 graph, and runs no code from the file unless LoadOptions says so."""
 from __future__ import annotations
 
+import codecs
 import importlib
 import os
 import zipfile
@@ -16,6 +17,7 @@ from typing import Any, Callable, Optional
 from ..errors import UserError
 from ..graph import ModelInfo
 from ..plan import LoadOptions
+from .limits import check_graph
 
 ProgressFn = Callable[[Optional[float], str], None]
 
@@ -79,6 +81,9 @@ def detect_format(path: str | os.PathLike) -> str:
         if b"<net" in head or ext == ".xml":
             return "openvino_ir"
         raise UserError(f"{p} is an XML file but not an OpenVINO IR model.")
+    other = _other_kind(head, ext)
+    if other:
+        raise UserError(f"{p} is {other}, not a model; choose the model file itself.")
     if ext == ".onnx":
         return "onnx"
     if ext == ".meta":
@@ -91,6 +96,32 @@ def detect_format(path: str | os.PathLike) -> str:
         f"{p} is not a model format EdgeWizard reads (Keras .keras/.h5, SavedModel folder, "
         ".pb, .meta, .tflite, OpenVINO .xml, .onnx)."
     )
+
+
+# Files people pick by mistake (or that a download turned into), told by their first bytes.
+_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
+    (b"%PDF", "a PDF document"), (b"\x1f\x8b", "a gzip archive (unpack it first)"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive (unpack it first)"), (b"Rar!", "a RAR archive (unpack it first)"),
+    (b"\x7fELF", "a program (ELF executable)"),
+)
+_BINARY_EXTS = (".keras", ".h5", ".hdf5", ".tflite", ".onnx")
+
+
+def _other_kind(head: bytes, ext: str) -> str:
+    for magic, what in _SIGNATURES:
+        if head.startswith(magic):
+            return what
+    if ext in _BINARY_EXTS and b"\0" not in head:
+        try:
+            text = codecs.getincrementaldecoder("utf-8")().decode(head)  # a cut-off last character is fine
+        except UnicodeDecodeError:
+            return ""
+        if text.lstrip().lower().startswith(("<!doctype html", "<html")):
+            return "a web page (the download saved the page, not the file)"
+        if all(c.isprintable() or c in "\r\n\t" for c in text[:1024]):
+            return "a text file"
+    return ""
 
 
 def _zip_has(p: Path, member: str) -> bool:
@@ -113,6 +144,7 @@ def load(path: str | os.PathLike, options: LoadOptions = LoadOptions(), progress
     module = importlib.import_module(f"{__name__}.{_MODULES[fmt]}")
     progress(0.0, f"Loading {p.name}")
     loaded = module.load(p, fmt, options, progress)
+    check_graph(loaded.info.graph, p)  # absurd shapes and cycles: refused before any step uses the graph
     if len(_CACHE) >= _CACHE_SIZE:
         _CACHE.pop(next(iter(_CACHE)))
     _CACHE[key] = loaded

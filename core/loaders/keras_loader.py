@@ -18,6 +18,7 @@ from ..errors import UserError
 from ..graph import Graph, ModelInfo, Node, TensorInfo
 from ..plan import LoadOptions
 from . import LoadedModel, file_size
+from .limits import MAX_ELEMENTS, absurd_shape_error, check_zip, too_big
 
 # ---------------------------------------------------------------- reading the config ourselves
 
@@ -25,6 +26,7 @@ from . import LoadedModel, file_size
 def read_config(path: Path, fmt: str) -> dict:
     """The model's architecture as JSON, without Keras. UserError for unreadable or weights-only files."""
     if fmt == "keras":
+        check_zip(path)  # a zip bomb is refused from its directory, before any member is unpacked
         try:
             with zipfile.ZipFile(path) as z:
                 if "config.json" not in z.namelist():
@@ -68,6 +70,32 @@ def lambda_layers(config: Any) -> list[str]:
         elif isinstance(item, list):
             stack.extend(item)
     return found
+
+
+_SHAPE_KEYS = ("batch_shape", "batch_input_shape", "input_shape")
+_SIZE_KEYS = ("units", "filters", "input_dim", "output_dim")
+
+
+def check_config_sizes(config: Any, path: Path) -> None:
+    """Refuse absurd input shapes and layer sizes before Keras builds the layers (and allocates
+    their weights from them)."""
+    stack = [(config, "?")]
+    while stack:
+        item, layer = stack.pop()
+        if isinstance(item, dict):
+            layer = str(item.get("name") or layer)
+            for key in _SHAPE_KEYS:
+                shape = item.get(key)
+                if isinstance(shape, list) and all(d is None or isinstance(d, int) for d in shape) and too_big(shape):
+                    raise absurd_shape_error(path, layer, shape, what="an input shape for layer")
+            for key in _SIZE_KEYS:
+                size = item.get(key)
+                if isinstance(size, int) and size >= MAX_ELEMENTS:
+                    raise UserError(f"{path} gives layer '{layer}' {key}={size}, at or over the limit of "
+                                    f"{MAX_ELEMENTS:,} (2^31) EdgeWizard accepts; the file is damaged or wrong.")
+            stack.extend((v, layer) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, layer) for v in item)
 
 
 # ---------------------------------------------------------------- custom objects
@@ -209,6 +237,7 @@ def load(path: Path, fmt: str, options: LoadOptions, progress) -> LoadedModel:
             f"{path} has a Lambda layer ('{lambdas[0]}'), which carries Python code that would run on "
             "load; pass --allow-unsafe (GUI: tick \"allow unsafe Lambda layers\") only if you trust the file."
         )
+    check_config_sizes(config, path)
     custom = load_custom_objects(options.custom_objects) if options.custom_objects else {}
     progress(0.2, "Loading the model with Keras")
     model = _keras_load(path, fmt, custom, safe_mode=not options.allow_unsafe, has_custom=bool(options.custom_objects))

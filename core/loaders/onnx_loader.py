@@ -30,10 +30,10 @@ def load(path: Path, fmt: str, options, progress) -> LoadedModel:
     except OSError as exc:
         raise UserError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
     except Exception as exc:  # protobuf's DecodeError and friends
-        raise UserError(f"{path} is not a valid ONNX model (it does not parse as one). Export it again.") from exc
+        raise UserError(f"{path} is not a valid ONNX model (it does not parse as one); export it again.") from exc
     # Protobuf accepts many byte strings (even an empty file) as a message of default values.
     if model.ir_version <= 0 or not model.opset_import or not (len(model.graph.node) or len(model.graph.output)):
-        raise UserError(f"{path} is not an ONNX model (it has no IR version, opset or graph). Export it again.")
+        raise UserError(f"{path} is not an ONNX model (it has no IR version, opset or graph); export it again.")
     notes = []
     external = _external_files(model, path.parent)
     if external:

@@ -35,8 +35,8 @@ def load(path: Path, fmt: str, options, progress) -> LoadedModel:
     weights = xml.with_suffix(".bin")
     if not weights.is_file():
         raise UserError(
-            f"The weights file {weights.name} is missing: an OpenVINO model needs it next to {xml.name}. "
-            "Copy the .bin file into the same folder."
+            f"The weights file {weights.name} is missing: the OpenVINO model {xml.name} needs it in the same "
+            f"folder ({xml.parent}); copy the .bin file there."
         )
     ov_core = core()
     progress(0.2, "Reading the OpenVINO IR")
@@ -44,8 +44,8 @@ def load(path: Path, fmt: str, options, progress) -> LoadedModel:
         model = ov_core.read_model(str(xml), str(weights))
     except Exception as exc:  # openvino raises RuntimeError subclasses with multi-line C++ traces
         raise UserError(
-            f"{xml} could not be read as an OpenVINO IR model ({_first_line(exc)}). "
-            "Check that the .xml and .bin come from the same export and are complete.",
+            f"{xml} could not be read as an OpenVINO IR model ({_first_line(exc)}); "
+            "check that the .xml and .bin come from the same export and are complete.",
             details=str(exc),
         ) from exc
     progress(0.7, "Listing the ops")
@@ -136,5 +136,6 @@ def _first_line(exc: Exception) -> str:
     for line in text.splitlines():
         line = line.strip()
         if line and not line.startswith("Check ") and "Exception from" not in line:
-            return line[:200]
+            # "Unable to read the model: "X" Please check that model format ... Available frontends: ..."
+            return line.split(" Please check")[0].rstrip(".!")[:200]
     return text.splitlines()[0][:200] if text else type(exc).__name__

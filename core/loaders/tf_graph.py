@@ -15,6 +15,7 @@ from ..errors import UserError
 from ..graph import Graph, ModelInfo, Node, TensorInfo
 from ..plan import LoadOptions
 from . import LoadedModel, file_size
+from .limits import cycle_error, cycle_in
 
 # Ops that end a graph without being one of its results: bookkeeping, variables, initializers.
 _NOT_OUTPUTS = frozenset({
@@ -91,7 +92,9 @@ def _read_graph_def(path: Path):
     if path.suffix.lower() == ".pbtxt":
         try:
             gd = text_format.Parse(data.decode("utf-8"), tf.compat.v1.GraphDef())
-        except (text_format.ParseError, UnicodeDecodeError) as exc:
+        except UnicodeDecodeError as exc:
+            raise UserError(f"{path} is not a TensorFlow graph in text form (.pbtxt): it is not UTF-8 text.") from exc
+        except text_format.ParseError as exc:
             raise UserError(f"{path} is not a TensorFlow graph in text form (.pbtxt): {_first_line(exc)}") from exc
     else:
         try:
@@ -141,6 +144,7 @@ def _load_meta(path: Path, progress) -> LoadedModel:
                         ) from exc
     if not _has_graph(mgd.graph_def):
         raise UserError(f"{path} is not a TensorFlow MetaGraph (.meta) file: it holds no graph.")
+    check_acyclic(mgd.graph_def, path)
     prefix = path.with_suffix("")
     if any(n.op in _VARIABLE_OPS for n in mgd.graph_def.node):
         _check_checkpoint(path, prefix)
@@ -200,7 +204,7 @@ def _check_checkpoint(meta: Path, prefix: Path) -> None:
     missing = [name for name in wanted if not (prefix.parent / name).is_file()]
     if missing:
         raise UserError(f"The checkpoint of {meta.name} is incomplete: {', '.join(missing)} not found in "
-                        f"{prefix.parent}. Keep the .meta file next to its .index and .data files.")
+                        f"{prefix.parent}; keep the .meta file next to its .index and .data files.")
 
 
 def _variable_params(g, gd, outputs) -> int:
@@ -224,8 +228,9 @@ def _freeze_meta(mgd, prefix: str, output_ops: Sequence[str]):
             try:
                 saver.restore(sess, prefix)
             except (ValueError, tf.errors.OpError) as exc:
-                raise UserError(f"The checkpoint {prefix} cannot be read or does not match its .meta graph: "
-                                f"{_first_line(exc)}") from exc
+                raise UserError(f"The checkpoint of {Path(prefix).name}.meta ({Path(prefix).name}.index and .data "
+                                f"files) cannot be read or does not match its graph ({_tf_reason(exc)}); copy the "
+                                "checkpoint files again, complete.") from exc
         return tf.compat.v1.graph_util.convert_variables_to_constants(sess, g.as_graph_def(), list(output_ops))
 
 
@@ -246,7 +251,8 @@ def _load_savedmodel(path: Path, options: LoadOptions, progress) -> LoadedModel:
     try:
         obj = tf.saved_model.load(str(path))
     except Exception as exc:  # TensorFlow raises many kinds here; all of them mean "this folder is bad"
-        raise UserError(f"TensorFlow cannot load the SavedModel in {path}: {_first_line(exc)}") from exc
+        raise UserError(f"TensorFlow cannot load the SavedModel in {path} ({_first_line(exc).rstrip('.')}); a file in "
+                        "the folder is damaged or incomplete, so copy or export the whole folder again.") from exc
     keys = list(obj.signatures.keys())
     chosen = _choose_signature(path, keys, options.signature)
     fn = obj.signatures[chosen]
@@ -344,6 +350,7 @@ def _has_graph(gd) -> bool:
 
 def _import(tf, gd, path: Path):
     """Imports into a fresh graph: TensorFlow infers every op's output shapes; nothing runs."""
+    check_acyclic(gd, path)
     with tf.Graph().as_default() as g:
         try:
             tf.compat.v1.import_graph_def(gd, name="")
@@ -351,6 +358,16 @@ def _import(tf, gd, path: Path):
             raise UserError(f"{path} holds a TensorFlow graph that this TensorFlow cannot rebuild "
                             f"(damaged, incomplete or using unknown ops): {_first_line(exc)}") from exc
     return g
+
+
+def check_acyclic(gd, path: Path) -> None:
+    """TensorFlow only says "N nodes in a cycle"; name one of them (while loops, which close
+    through NextIteration, are fine)."""
+    names = {n.name for n in gd.node}
+    reads = {n.name: [_op_of(i) if _op_of(i) in names else None for i in n.input] for n in gd.node}
+    loop = cycle_in(reads, back_edges_from={n.name for n in gd.node if n.op in ("NextIteration", "RefNextIteration")})
+    if loop:
+        raise cycle_error(path, loop)
 
 
 def _op_of(tensor: str) -> str:
@@ -439,6 +456,16 @@ def _dtype_name(dtype) -> str:
 
 def _elements(shape_proto) -> int:
     return math.prod(max(d.size, 0) for d in shape_proto.dim)
+
+
+def _tf_reason(exc: BaseException) -> str:
+    """The line of a TensorFlow error that says what went wrong, not where ("Graph execution error:")."""
+    text = getattr(exc, "message", None) or str(exc)
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith(("Graph execution error", "Detected at node", "Node:", "[[", "Original stack")):
+            return line.rstrip(".")[:200]
+    return _first_line(exc).rstrip(".:")
 
 
 def _first_line(exc: BaseException) -> str:

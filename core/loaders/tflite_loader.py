@@ -62,7 +62,7 @@ def parse(data: bytes, label: str = "the model") -> tuple[Graph, int, tuple[str,
     Any inconsistency in the file (wrong magic, offsets outside it, absurd counts) is a UserError
     naming `label`: a flatbuffer is read lazily, so a truncated file only shows itself on access."""
     if len(data) < 8 or data[4:8] != b"TFL3":
-        raise UserError(f"{label} is not a TensorFlow Lite model (no TFL3 identifier). Check that the file is a .tflite model.")
+        raise UserError(f"{label} is not a TensorFlow Lite model (no TFL3 identifier); check that the file is a .tflite model.")
     s = schema()
     try:
         return _parse(s, data)
@@ -70,8 +70,8 @@ def parse(data: bytes, label: str = "the model") -> tuple[Graph, int, tuple[str,
         raise
     except Exception as exc:  # flatbuffers raises struct.error / IndexError / UnicodeDecodeError on bad offsets
         raise UserError(
-            f"{label} is damaged or truncated and cannot be read as a TensorFlow Lite model ({type(exc).__name__}). "
-            "Export or download it again."
+            f"{label} is damaged or truncated: its TensorFlow Lite structure points outside the file or to "
+            "invalid data; export or download it again."
         ) from exc
 
 
