@@ -5,16 +5,21 @@ function by its dotted path ("edgewizard.core.steps:inspect") and passes picklab
 worker runs it and sends back progress events, log lines (the worker's own stdout/stderr, where
 TensorFlow writes) and a result or an error. Cancel kills the worker: a Python thread cannot be
 interrupted inside TensorFlow, a process can. A crash or abort in the worker becomes an
-InternalError for the caller, who lives on; the next job starts a fresh worker.
+InternalError for the caller, who lives on; the next job starts a fresh worker. Each worker keeps its
+temporary files in its own folder inside the session's private temp folder (core/tempdirs.py), which
+is removed when the worker ends, killed or not.
 
 One job runs at a time per runner. Iterate `Job.events()` on any one thread; `cancel()` may be
 called from any other."""
 from __future__ import annotations
 
+import gc
 import importlib
 import inspect
 import multiprocessing
+import multiprocessing.connection
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -23,6 +28,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional, Union
 
+from . import tempdirs
 from .errors import Cancelled, EdgeWizardError, InternalError
 
 # ---------------------------------------------------------------- events seen by the caller
@@ -104,14 +110,21 @@ class JobRunner:
         self._cancelled = False
         self._lock = threading.Lock()
         self._env = env or {}
+        self._tmp = None  # the worker's temp folder, inside the session's
+        self._killed = False  # cancel() killed the worker: never hand it another job
 
     # -- lifecycle
     def _ensure_worker(self) -> None:
-        if self._proc is not None and self._proc.is_alive():
+        # A killed worker can look alive for a moment (not yet reaped), and a cancel can race with the
+        # job's own end (its result already on the way): either way, never reuse a worker cancel() killed.
+        if self._proc is not None and self._proc.is_alive() and not self._killed:
             return
         self._close_worker()
+        self._killed = False
         parent, child = self._ctx.Pipe(duplex=True)
-        env = {**_WORKER_ENV, **self._env}  # set in the worker before it imports TensorFlow
+        self._tmp = tempdirs.mkdtemp("worker-")
+        # Set in the worker before it imports TensorFlow (whose converters write temp files too).
+        env = {**_WORKER_ENV, **tempdirs.child_env(self._tmp), **self._env}
         self._proc = self._ctx.Process(target=_worker_main, args=(child, env), name="edgewizard-worker", daemon=True)
         self._proc.start()
         child.close()
@@ -127,8 +140,12 @@ class JobRunner:
             if self._proc.is_alive():
                 self._proc.kill()
             self._proc.join(timeout=10)
+        if self._tmp is not None:
+            # What a killed worker was writing (a cut model, a converter's scratch files) goes with it.
+            shutil.rmtree(self._tmp, ignore_errors=True)
         self._proc = None
         self._conn = None
+        self._tmp = None
 
     @property
     def worker_pid(self) -> Optional[int]:
@@ -194,8 +211,13 @@ class JobRunner:
             if self._job is None or self._job.finished or self._proc is None:
                 return
             self._cancelled = True
-            proc = self._proc
+            self._killed = True
+            proc, tmp = self._proc, self._tmp
         proc.kill()
+        # Return once it is gone (its file locks released), so the caller can tidy up what it left
+        # (remove_partials) at once. The sentinel only waits; reaping stays with the job's thread.
+        if multiprocessing.connection.wait([proc.sentinel], timeout=5) and tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
 
     def _next_event(self, job: Job) -> Event:
         conn = self._conn
@@ -233,9 +255,9 @@ class JobRunner:
         name = job.func.rsplit(":", 1)[-1].lstrip("_")
         return Failed(
             InternalError(
-                f"The worker process stopped unexpectedly ({how}) while running '{name}'. "
-                "EdgeWizard itself is fine and starts a fresh worker for the next step; "
-                "if this repeats with the same model, please report it with the log.",
+                f"The worker process stopped unexpectedly ({how}) while running '{name}'; EdgeWizard "
+                "starts a fresh one for the next step (if this repeats with the same model, please report it "
+                "with the log).",
                 "\n".join(job.log_tail),
             )
         )
@@ -272,6 +294,7 @@ def _resolve(func: str) -> Callable:
 
 def _worker_main(conn, env: dict) -> None:
     os.environ.update(env)
+    tempdirs.use_in_this_process()
     from .privacy import block_vendor_telemetry
 
     block_vendor_telemetry()  # before any step can import OpenVINO or NNCF
@@ -317,6 +340,11 @@ def _worker_main(conn, env: dict) -> None:
                 send(("done", result))
             except Exception as exc:  # an unpicklable result is our bug
                 send(("error", InternalError(f"Could not return the result: {exc}").to_dict()))
+        # TensorFlow and Keras objects sit in reference cycles Python's collector seldom reaches by
+        # itself: a warm worker grew ~0.5 MB per converted model until collected after each job
+        # (tests/bench/longrun_batch.py). Done once the answer is sent, so the caller does not wait.
+        result = None
+        gc.collect()
 
 
 _pumps: list[threading.Thread] = []

@@ -26,4 +26,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     # in PySide6's object deallocation ("none_dealloc") in our measurements.
     del window
     app.shutdown()
+    from edgewizard.core import tempdirs
+
+    tempdirs.cleanup()  # the worker is gone (the window stopped it): its session's temp folder goes too
     return code

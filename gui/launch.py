@@ -28,10 +28,26 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
         argv = [str(sample_model_path()), *argv[1:]]
     elif argv and (argv[0] in SUBCOMMANDS or argv[0].startswith("-")):
+        _exit_cleanly_on_sigterm()
         return cli_main(argv)
     from .app import main as gui_main
 
     return gui_main(argv)
+
+
+def _exit_cleanly_on_sigterm() -> None:
+    """`kill PID` (or a CI timeout) ends the command like Ctrl-C would: the running step is cancelled, its
+    partial files and the session's temp folder removed (atexit), exit code 143. SIGKILL cannot be caught:
+    the next start sweeps what it left (core/tempdirs.py)."""
+    import signal
+
+    def leave(signum, frame):
+        raise SystemExit(128 + signum)
+
+    try:
+        signal.signal(signal.SIGTERM, leave)
+    except (ValueError, OSError, AttributeError):  # not the main thread, or no SIGTERM here
+        pass
 
 
 def _restore_library_path() -> None:

@@ -46,7 +46,9 @@ def runtime_check(tflite_path: str) -> dict:
     graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "selftest",
                               [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
-    folder = Path(tempfile.mkdtemp(prefix="edgewizard-selftest-"))
+    from edgewizard.core import tempdirs
+
+    folder = tempdirs.mkdtemp("selftest-")
     try:
         onnx_path = folder / "relu.onnx"
         onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(onnx_path))
@@ -276,6 +278,7 @@ def main(argv: Optional[list] = None) -> int:
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         # Chromium (inside Qt WebEngine) aborts the whole process when started as root with its sandbox on.
         os.environ["QTWEBENGINE_DISABLE_SANDBOX"] = "1"
+    # Not in the session's temp folder: after a failure these outputs are kept on purpose, for a look.
     out = Path(args.out).expanduser() if args.out else Path(tempfile.mkdtemp(prefix="edgewizard-selftest-"))
     out.mkdir(parents=True, exist_ok=True)
 

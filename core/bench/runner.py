@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import queue
+import shutil
 import subprocess
 import threading
 import time
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from .. import tempdirs
 from ..errors import EdgeWizardError, InternalError, MissingDependency, UserError
 from ..jobs import describe_exit as _describe_exit
 from . import protocol
@@ -72,18 +74,25 @@ class AgentProcess:
         self.stderr_tail: deque[str] = deque(maxlen=200)
         self.proc: Optional[subprocess.Popen] = None
         self._threads: list[threading.Thread] = []
+        self.tmp: Optional[Path] = None  # a local agent's temp folder (TMPDIR), inside the session's
 
     def start(self) -> None:
         argv = self.where.argv()
         # Own session/process group: a Ctrl-C in the terminal reaches us, and we stop the agent gracefully.
         extra = {"start_new_session": True} if os.name == "posix" else {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
+        if not self.where.remote:
+            # Its own folder, removed in finish(): what a killed agent was writing goes with it.
+            self.tmp = tempdirs.mkdtemp("agent-")
+            extra["env"] = {**os.environ, **tempdirs.child_env(self.tmp)}
         try:
             self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **extra)
         except FileNotFoundError:
+            self._remove_tmp()
             if self.where.remote:
                 raise MissingDependency("The ssh command is not installed: install OpenSSH's client to run benchmarks on another computer.") from None
             raise UserError(f"The Python interpreter {argv[0]} does not exist; give the path to a python executable.") from None
         except PermissionError:
+            self._remove_tmp()
             raise UserError(f"{argv[0]} cannot be run (permission denied); give the path to a python executable.") from None
         self._threads = [threading.Thread(target=t, name=f"edgewizard-agent{t.__name__}", daemon=True)
                          for t in (self._write, self._read_stdout, self._read_stderr)]
@@ -140,6 +149,7 @@ class AgentProcess:
     def finish(self, timeout: float = 10.0) -> Optional[int]:
         self._stop.set()
         if self.proc is None:
+            self._remove_tmp()
             return None
         try:
             code = self.proc.wait(timeout=timeout)
@@ -148,7 +158,13 @@ class AgentProcess:
             code = self.proc.wait()
         for t in self._threads:  # the pipes close as their readers reach the end
             t.join(timeout=5)
+        self._remove_tmp()
         return code
+
+    def _remove_tmp(self) -> None:
+        if self.tmp is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp = None
 
     def failure(self, code: Optional[int], started: bool, count: int = 0) -> EdgeWizardError:
         """Why the agent ended without 'end', in plain words."""

@@ -5,9 +5,9 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
+from .. import tempdirs
 from ..errors import MissingDependency, UserError
 
 # What each device kind can load, and what the bundled sample is converted to when no MODEL is given.
@@ -73,7 +73,7 @@ def run(args) -> int:
             status = discover(where).status(device)  # before converting: a missing device costs nothing
             if not status.ready:
                 raise MissingDependency(status.reason)
-            tmp = Path(tempfile.mkdtemp(prefix="edgewizard-bench-"))
+            tmp = tempdirs.mkdtemp("bench-sample-")
             model = convert_sample(SAMPLE_TARGET[kind], tmp, quiet=args.json)
         seconds = args.seconds if args.seconds is not None else (None if args.count else DEFAULT_SECONDS)
         request = BenchRequest(str(model), device, count=args.count, seconds=seconds, warmup=args.warmup, threads=args.threads, data=args.data, where=where, idle_timeout_s=args.timeout)

@@ -16,8 +16,9 @@ import time
 from pathlib import Path
 from typing import Optional
 
+from .. import tempdirs
 from ..errors import UserError
-from ..files import write_atomic
+from ..files import disk_problem, write_atomic
 from ..loaders import ProgressFn, _no_progress, load
 from ..plan import LoadOptions, Selection
 from .base import ConvertOptions, TargetJob, get_target
@@ -38,12 +39,34 @@ def target_progress(fraction: Optional[float], n_targets: int) -> tuple[Optional
 
 
 def remove_partials(out_dir: str | os.PathLike) -> None:
-    """Remove staging folders a killed conversion left in `out_dir` (called by the job's caller)."""
+    """Remove staging folders a killed or crashed conversion left in `out_dir` (called by the job's caller
+    after a failure, and by convert() itself before it starts). A conversion still running into the same
+    folder holds its staging folder's lock, so its folder is left alone."""
     folder = Path(out_dir)
     if not folder.is_dir():
         return
-    for p in folder.glob(STAGING_PREFIX + "*"):
-        shutil.rmtree(p, ignore_errors=True)
+    tempdirs.remove_dead_held_dirs(folder, STAGING_PREFIX)
+
+
+def finished_since(out_dir: str | os.PathLike, target_names: list[str], since: float) -> list[dict]:
+    """After a failed, cancelled or killed conversion: the manifest entries of `target_names` that this
+    run finished (their files written at or after `since`, a time.time()), so the caller can say what
+    was kept. Entries a run before left in the manifest are not this run's."""
+    if not out_dir:
+        return []
+    manifest = _read_manifest(Path(out_dir))
+    kept = []
+    for a in manifest.get("artifacts", []) if isinstance(manifest.get("artifacts"), list) else []:
+        if not isinstance(a, dict) or a.get("target") not in target_names or not a.get("files"):
+            continue
+        # os.replace keeps the staged file's time: written during this run, or not (FAT rounds it to 2 s).
+        try:
+            fresh = all((Path(out_dir) / f["name"]).stat().st_mtime >= since - 2.0 for f in a["files"])
+        except (OSError, KeyError, TypeError):
+            fresh = False
+        if fresh:
+            kept.append(a)
+    return kept
 
 
 def planned_outputs(target_names: list[str], stem: str) -> list[str]:
@@ -90,7 +113,35 @@ def convert(
     stem: Optional[str] = None,
     progress: ProgressFn = _no_progress,
 ) -> dict:
-    """Runs in the worker. Returns the manifest (as written to out_dir/manifest.json)."""
+    """Runs in the worker. Returns the manifest (as written to out_dir/manifest.json). A conversion that fails
+    leaves no output folder behind that it created itself."""
+    out = Path(out_dir).expanduser()
+    existed = out.exists()
+    try:
+        return _convert(source, load_options, selection, target_names, out_dir, options, force, stem, progress)
+    except BaseException as exc:
+        if not existed:
+            try:
+                out.rmdir()
+            except OSError:
+                pass  # not empty (finished targets are kept) or never made
+        problem = disk_problem(exc, out) if isinstance(exc, OSError) else None  # e.g. a full disk under staging
+        if problem is None:
+            raise
+        raise problem from exc
+
+
+def _convert(
+    source: str,
+    load_options: LoadOptions,
+    selection: Selection,
+    target_names: list[str],
+    out_dir: str,
+    options: ConvertOptions = ConvertOptions(),
+    force: bool = False,
+    stem: Optional[str] = None,
+    progress: ProgressFn = _no_progress,
+) -> dict:
     from ..calibrate import SYNTHETIC_WARNING, load_calibration
     from ..cut import cut as cut_model
 
@@ -117,12 +168,17 @@ def convert(
 
     loaded = load(src, load_options, sub(0.0, PREPARE / 2))
     progress(PREPARE / 2, "Cutting the model")
-    workdir = Path(tempfile.mkdtemp(prefix="edgewizard-cut-"))
-    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out))
+    workdir = tempdirs.mkdtemp("cut-")
+    remove_partials(out)  # staging folders of crashed conversions into this folder
+    # Locked for as long as this conversion lives, so remove_partials() elsewhere leaves it alone.
+    staging, staging_lock = tempdirs.make_held_dir(out, STAGING_PREFIX)
     try:
         cut = cut_model(loaded, selection, workdir, sub(PREPARE / 2, PREPARE * 0.999))
         job = TargetJob(cut=cut, stem=stem, staging=staging, options=options, progress=progress)
         job._calibration_loader = lambda: load_calibration(options.calibration, cut.inputs)
+        if needs_calib:  # bad calibration data fails here, before any target has written a file
+            progress(PREPARE * 0.999, "Reading the calibration data")
+            job.calibration_data()
         manifest = _read_manifest(out)
         manifest.update(_header(src, loaded.info, cut, options, needs_calib))
         artifacts = {a["target"]: a for a in manifest.get("artifacts", [])}
@@ -131,12 +187,14 @@ def convert(
             lo = PREPARE + i * span
             job.progress = _target_reporter(progress, lo, span, target.name)
             t0 = time.monotonic()
-            result = target.convert(job)
-            files = []
-            for f in result.files:
-                final = out / f.name
-                os.replace(f, final)
-                files.append({"name": f.name, "size_bytes": final.stat().st_size, "sha256": _sha256(final)})
+            try:
+                result = target.convert(job)
+            except Exception as exc:
+                problem = disk_problem(exc, out)  # now, while the partial file still fills the disk
+                if problem is None:
+                    raise
+                raise problem from exc
+            files, undo = _move_into_place(result.files, out, staging)
             notes = list(result.notes)
             if target.needs_calibration and options.calibration.synthetic:
                 notes.insert(0, SYNTHETIC_WARNING)
@@ -153,12 +211,51 @@ def convert(
             }
             manifest["artifacts"] = list(artifacts.values())
             manifest["total_seconds"] = round(time.monotonic() - started, 3)
-            write_atomic(out / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
+            try:
+                write_atomic(out / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
+            except BaseException as exc:
+                undo()  # this target's files are not in the manifest: put back what was there before
+                problem = disk_problem(exc, out)
+                if problem is None:
+                    raise
+                raise problem from exc
         progress(1.0, "Conversion finished")
         return manifest
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        tempdirs.remove_held_dir(staging, staging_lock)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _move_into_place(staged: list[Path], out: Path, staging: Path):
+    """Move a target's finished files from staging into `out`. Files they replace are moved aside into
+    staging (a rename, which needs no free space) so that undo() can put them back; they go when staging
+    is removed. Returns the manifest's file entries and undo()."""
+    aside = Path(tempfile.mkdtemp(prefix="replaced-", dir=staging))
+    moved: list[tuple[Path, Optional[Path]]] = []
+
+    def undo() -> None:
+        for final, old in reversed(moved):
+            if old is not None:
+                os.replace(old, final)
+            elif final.is_dir() and not final.is_symlink():
+                shutil.rmtree(final, ignore_errors=True)
+            else:
+                final.unlink(missing_ok=True)
+
+    try:
+        entries = []
+        for f in staged:
+            final = out / f.name
+            old = aside / f.name if final.exists() else None
+            if old is not None:
+                os.replace(final, old)
+            moved.append((final, old))
+            os.replace(f, final)
+            entries.append({"name": f.name, "size_bytes": final.stat().st_size, "sha256": _sha256(final)})
+    except BaseException:
+        undo()
+        raise
+    return entries, undo
 
 
 def _target_reporter(progress: ProgressFn, lo: float, span: float, name: str) -> ProgressFn:

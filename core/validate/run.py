@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-import tempfile
 import time
 import traceback
 from pathlib import Path
 
+from .. import tempdirs
 from ..convert.base import ConvertOptions
 from ..errors import Cancelled, InternalError, MissingDependency, UserError
 from ..loaders import ProgressFn, _no_progress, load
@@ -47,7 +47,7 @@ def validate(
 
     loaded = load(Path(source).expanduser(), load_options, sub(0.0, 0.1))
     progress(0.1, "Cutting the model")
-    workdir = Path(tempfile.mkdtemp(prefix="edgewizard-validate-"))
+    workdir = tempdirs.mkdtemp("validate-")
     try:
         cut = cut_model(loaded, selection, workdir, sub(0.1, 0.25))
         ctx = ValidationContext(cut=cut, original=loaded.info.graph, options=options, workdir=workdir,

@@ -4,10 +4,10 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
+from .. import tempdirs
 from ..environment import library_versions
 from ..errors import UserError
 from ..loaders import ProgressFn, _no_progress, load
@@ -33,7 +33,7 @@ def verify(
     paths = _artifact_paths(artifacts)
     src = Path(source).expanduser()
     loaded = load(src, load_options, lambda f, m: progress(None if f is None else 0.05 * f, m))
-    workdir = Path(tempfile.mkdtemp(prefix="edgewizard-verify-"))
+    workdir = tempdirs.mkdtemp("verify-")
     try:
         progress(0.05, "Cutting the model")
         cut = cut_model(loaded, selection, workdir, lambda f, m: progress(None if f is None else 0.05 + 0.05 * f, m))

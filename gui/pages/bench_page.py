@@ -345,7 +345,8 @@ class BenchmarkPage(WizardPage):
         self._show_stats(run)
         self._refresh_table()
         if run.bench.error is not None:
-            kept = f" The {run.n} inferences measured before it stopped are kept." if run.n else ""
+            said = "kept" in run.bench.error.message  # the runner's own words may say so already
+            kept = f" The {run.n} inferences measured before it stopped are kept." if run.n and not said else ""
             self.banner.show_message(run.bench.error.message + kept, "error", run.bench.error.details)
         self._save_for_report(run)
 

@@ -2,6 +2,7 @@
 live log; then the files made, with "Show in folder", or the one-sentence error with its details."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, QUrl
@@ -11,7 +12,7 @@ from PySide6.QtWidgets import (QGridLayout, QGroupBox, QHBoxLayout, QHeaderView,
 
 from edgewizard.core.files import human_bytes
 from edgewizard.core.convert.base import get_target
-from edgewizard.core.convert.run import remove_partials, target_progress
+from edgewizard.core.convert.run import finished_since, remove_partials, target_progress
 
 from ..jobs_qt import CONVERT, is_cancel
 from .base import WizardPage, preview
@@ -27,6 +28,7 @@ class ConvertPage(WizardPage):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._running = False
+        self._started_at = 0.0
         self._targets: list[str] = []
         self._log_buffer: list[str] = []
         self.summary = QLabel(self)
@@ -158,6 +160,7 @@ class ConvertPage(WizardPage):
         self.message.setText("Starting the worker…")
         self._flush.start()
         self.state.set_manifest(None)
+        self._started_at = time.time()
         self.jobs.start(CONVERT, self.state.source, self.state.load_options, self.state.selection, list(req.targets),
                         req.output_dir, req.options, force=req.force)
 
@@ -217,15 +220,26 @@ class ConvertPage(WizardPage):
             return
         self._stop()
         remove_partials(self.state.request.output_dir)
-        for _, bar, status in self.rows:
-            if status.text() in ("Running", "Waiting"):
-                status.setText("Cancelled" if is_cancel(error) else ("Failed" if status.text() == "Running" else "Not run"))
+        # Targets that finished before the failure are kept: list their files (a killed worker sent no
+        # word about them, so ask the manifest it wrote after each one).
+        kept = finished_since(self.state.request.output_dir, self._targets, self._started_at)
+        done = {a["target"] for a in kept}
+        for t, (_, bar, status) in zip(self._targets, self.rows):
+            if t in done:
+                bar.setValue(100)
+                if status.text() in ("Running", "Waiting"):
+                    status.setText("Done")
+            elif status.text() in ("Running", "Waiting", "Done"):
+                status.setText("Cancelled" if is_cancel(error) else ("Not run" if status.text() == "Waiting" else "Failed"))
+        if kept:
+            self._show_results({"artifacts": kept})
         if is_cancel(error):
             self.message.setText("Cancelled.")
             self.banner.show_message("The conversion was cancelled. Files of targets that had finished were kept; "
                                      "nothing half-written was left.", "info")
         else:
-            self.message.setText("The conversion failed.")
+            self.message.setText("The conversion failed; the files of the targets that finished are kept (below)."
+                                 if kept else "The conversion failed.")
             details = error.details or "\n".join(self.log.toPlainText().splitlines()[-400:])
             self.banner.show_message(error.message, "error", details)
 
