@@ -132,39 +132,94 @@ def _from_path(path: Path, tensor: TensorInfo, spec: CalibrationSpec):
 
 
 def _from_array_file(path: Path, tensor: TensorInfo, spec: CalibrationSpec):
+    """The first `spec.samples` samples of a .npy, or of one array of a .npz, read from the array's header
+    and only as many bytes as those samples take: a huge or zip-bomb file costs no more memory than that.
+    Object (pickled) arrays are refused, never loaded: unpickling can run code."""
     import numpy as np
 
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise UserError(f"Cannot read calibration array file {path}: {exc}.") from exc
-    if isinstance(data, np.lib.npyio.NpzFile):
-        with data:
-            keys = list(data.keys())
-            key = tensor.name if tensor.name in keys else ("x" if "x" in keys else (keys[0] if len(keys) == 1 else None))
-            if key is None:
-                raise UserError(
-                    f"{path} holds arrays {', '.join(keys)}; name one after input '{tensor.name}' or call it 'x'."
-                )
-            arr = data[key]
-    else:
-        arr = data
     want = tuple(tensor.shape[1:])
-    if tuple(arr.shape[1:]) != want:
-        if tuple(arr.shape) == want:
-            arr = arr[None]
-        elif tuple(arr.shape) == tuple(tensor.shape):
-            pass
+    try:
+        if path.suffix.lower() == ".npz":
+            arr = _read_npz(path, tensor, want, spec.samples)
         else:
-            raise UserError(
-                f"Calibration data in {path} has shape {tuple(arr.shape)}, but input '{tensor.name}' takes samples of "
-                f"shape {want} (plus a leading sample axis)."
-            )
+            with open(path, "rb") as fp:
+                arr = _read_npy(fp, path, want, tensor, spec.samples)
+    except OSError as exc:
+        raise UserError(f"Cannot read calibration array file {path}: {exc.strerror or exc}.") from exc
     if not np.can_cast(arr.dtype, np.dtype(tensor.dtype), casting="same_kind") and not (
-        arr.dtype.kind in "ui" and np.dtype(tensor.dtype).kind == "f"
+        arr.dtype.kind in "uib" and np.dtype(tensor.dtype).kind == "f"
     ):
         raise UserError(f"Calibration data in {path} is {arr.dtype}, which does not fit input '{tensor.name}' ({tensor.dtype}).")
-    return arr[: spec.samples].astype(tensor.dtype)
+    if len(arr) == 0:
+        raise UserError(f"Calibration data in {path} holds no samples (its shape is {arr.shape}).")
+    if arr.dtype.kind in "fc" and not np.isfinite(arr).all():
+        raise UserError(f"Calibration data in {path} contains NaN or infinite values; give real inputs of the model.")
+    return arr.astype(tensor.dtype)
+
+
+def _read_npz(path: Path, tensor: TensorInfo, want: tuple, samples: int):
+    import zipfile
+    import zlib
+
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, EOFError) as exc:
+        raise UserError(f"Cannot read calibration array file {path}: it is not a NumPy .npz archive (or it is damaged).") from exc
+    with archive:
+        keys = [n[:-4] for n in archive.namelist() if n.endswith(".npy")]
+        key = tensor.name if tensor.name in keys else ("x" if "x" in keys else (keys[0] if len(keys) == 1 else None))
+        if key is None:
+            held = f"arrays {', '.join(keys)}" if keys else "no arrays"
+            raise UserError(f"{path} holds {held}; name one after input '{tensor.name}' or call it 'x'.")
+        try:
+            with archive.open(key + ".npy") as fp:
+                return _read_npy(fp, path, want, tensor, samples, f" (array '{key}')")
+        except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as exc:  # a damaged archive
+            raise UserError(f"Cannot read calibration array file {path}: array '{key}' is damaged.") from exc
+
+
+def _read_npy(fp, path: Path, want: tuple, tensor: TensorInfo, samples: int, which: str = ""):
+    import numpy as np
+
+    fmt = np.lib.format
+    if fp.read(6) != fmt.MAGIC_PREFIX:
+        raise UserError(f"Cannot read calibration array file {path}{which}: it is not a NumPy array file.")
+    try:
+        version = (fp.read(1)[0], fp.read(1)[0])
+        reader = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}.get(version)
+        if reader is None:
+            raise ValueError(f"format version {version}")
+        shape, fortran, dtype = reader(fp)
+    except Exception as exc:  # noqa: BLE001 - numpy's header parser raises several kinds on garbage
+        raise UserError(f"Cannot read calibration array file {path}{which}: its header is damaged or of an unknown version.") from exc
+    if dtype.hasobject:
+        raise UserError(f"Cannot read calibration array file {path}{which}: it holds Python objects (pickled data), which "
+                        "EdgeWizard never loads because unpickling can run code; save a numeric array instead.")
+    shape = tuple(shape)
+    if shape[1:] == want:
+        rows = min(shape[0], samples)
+    elif shape == want:  # a single sample without the sample axis
+        rows, shape = 1, (1, *want)
+    else:
+        raise UserError(
+            f"Calibration data in {path}{which} has shape {shape}, but input '{tensor.name}' takes samples of "
+            f"shape {want} (plus a leading sample axis)."
+        )
+    per_row = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
+    if fortran and rows < shape[0]:
+        # Column-major data puts the first samples everywhere in the file: read it whole, within reason.
+        if per_row * shape[0] > 1 << 30:
+            raise UserError(f"Calibration data in {path}{which} is stored in column-major order and too large to read whole; "
+                            "save it again with np.save(file, np.ascontiguousarray(x)).")
+        rows = shape[0]
+    data = fp.read(rows * per_row)
+    if len(data) < rows * per_row:
+        raise UserError(f"Cannot read calibration array file {path}{which}: it is truncated (the file ends before its data does).")
+    if fortran:
+        arr = np.frombuffer(data, dtype).reshape((rows, *shape[1:])[::-1]).T
+    else:
+        arr = np.frombuffer(data, dtype).reshape((rows, *shape[1:]))
+    return arr[:samples]
 
 
 def _mean_scale(spec: CalibrationSpec, channels: int):
@@ -183,7 +238,7 @@ def _mean_scale(spec: CalibrationSpec, channels: int):
 
 def _from_images(folder: Path, tensor: TensorInfo, spec: CalibrationSpec, only=None):
     import numpy as np
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     shape = tensor.shape
     if len(shape) != 4 or shape[3] not in (1, 3):
@@ -192,23 +247,38 @@ def _from_images(folder: Path, tensor: TensorInfo, spec: CalibrationSpec, only=N
             "give a .npy/.npz file instead of images."
         )
     _, h, w, c = shape
-    files = only or sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    found = [] if only else sorted(p for p in folder.rglob("*") if p.is_file())
+    files = only or [p for p in found if p.suffix.lower() in IMAGE_SUFFIXES]
     if not files:
-        raise UserError(f"The calibration folder {folder} holds no images (.jpg, .png, ...).")
+        others = f"; it holds {len(found)} other file{'s' if len(found) > 1 else ''} ({found[0].name}, ...)" if found else ""
+        raise UserError(f"The calibration folder {folder} holds no images (.jpg, .png, ...){others}.")
     mean, scale = _mean_scale(spec, c)
     out = []
     for f in files[: spec.samples]:
         try:
             with Image.open(f) as im:
+                im.draft("L" if c == 1 else "RGB", (w, h))  # JPEGs decode at a reduced scale: big photos cost little
                 im = im.convert("L" if c == 1 else "RGB").resize((w, h), Image.BILINEAR)
                 arr = np.asarray(im, dtype=np.float32).reshape(h, w, c)
-        except (UnidentifiedImageError, OSError, ValueError) as exc:
-            raise UserError(f"Calibration image {f} cannot be read ({exc}); remove it or replace it.") from exc
+        except Exception as exc:  # noqa: BLE001 - Pillow raises many kinds for damaged files; each is this file's fault
+            raise UserError(f"Calibration image {f} cannot be read: {_image_problem(exc)}; remove it or replace it.") from exc
         if c == 3 and spec.color == "BGR":
             arr = arr[..., ::-1]
         arr = (arr - np.asarray(mean, np.float32)) * np.asarray(scale, np.float32)
         out.append(arr)
     return np.stack(out).astype(tensor.dtype if tensor.dtype.startswith("float") else np.float32)
+
+
+def _image_problem(exc: Exception) -> str:
+    from PIL import Image, UnidentifiedImageError
+
+    if isinstance(exc, UnidentifiedImageError):
+        return "it is not an image in a format Pillow reads"
+    if isinstance(exc, Image.DecompressionBombError):
+        return "it claims more pixels than can be decoded safely"
+    if isinstance(exc, (OSError, EOFError)) and "truncated" in str(exc):
+        return "it is truncated"
+    return f"it is damaged ({type(exc).__name__})"
 
 
 def parse_calib_args(values: list[str]) -> tuple[tuple[Optional[str], str], ...]:

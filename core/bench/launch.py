@@ -4,6 +4,7 @@ bootstrap reads the agent's source from stdin, then the agent reads its request 
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import sys
 from dataclasses import dataclass
@@ -18,6 +19,12 @@ from .agent import PROTOCOL
 BOOTSTRAP = "import sys;b=sys.stdin.buffer;n=int(b.readline());exec(compile(b.read(n),\"edgewizard_agent.py\",\"exec\"))"
 
 
+# [USER@]HOST, HOST a name or ssh config alias, an IPv4 or an IPv6 address (bare or in brackets). Nothing else
+# gets through: no leading dash (ssh would read an option such as -oProxyCommand), no spaces, quotes, ';' or '$'.
+SSH_HOST = re.compile(r"(?:[A-Za-z0-9_][A-Za-z0-9._-]*@)?(?:[A-Za-z0-9_][A-Za-z0-9._-]*"
+                      r"|\[?[0-9A-Fa-f]*:[0-9A-Fa-f:.]*(?:%[A-Za-z0-9._-]+)?\]?)")
+
+
 @dataclass(frozen=True)
 class Where:
     """This computer with this Python (the default), another interpreter (python=PATH), or another
@@ -29,8 +36,9 @@ class Where:
     ssh_options: tuple[str, ...] = ()  # extra ssh -o settings, "Key=Value"
 
     def __post_init__(self) -> None:
-        if self.ssh_host is not None and (not self.ssh_host.strip() or self.ssh_host.startswith("-")):
-            raise UserError(f"{self.ssh_host!r} is not an ssh host name.")
+        if self.ssh_host is not None and not SSH_HOST.fullmatch(self.ssh_host):
+            raise UserError(f"{self.ssh_host!r} is not an ssh host name: give HOST or USER@HOST as in your ssh config "
+                            "(put a port or other options in ~/.ssh/config).")
         for option in self.ssh_options:
             if "=" not in option or option.startswith("-"):
                 raise UserError(f"ssh option {option!r} must look like Key=Value.")
