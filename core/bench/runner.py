@@ -49,7 +49,7 @@ class BenchRequest:
     data: Optional[str] = None  # .npy/.npz of input samples (cycled); None = random inputs
     where: Where = field(default_factory=Where)
     load_timeout_s: float = 300.0  # until the first inference is done (an NPU compile can be slow)
-    idle_timeout_s: float = 60.0  # afterwards, the longest silence before the agent counts as hung
+    idle_timeout_s: float = 60.0  # before its hello and while measuring: the longest silence before the agent counts as hung
     agent_source: Optional[bytes] = None  # another agent's code (fault-injection test doubles only)
 
     def __post_init__(self) -> None:
@@ -278,12 +278,14 @@ class BenchRun:
                             break  # asked to stop and did not: killed below; the samples stay
                         continue
                     measuring = self.state in ("warmup", "running") and self.first_ms is not None
-                    limit = r.idle_timeout_s if measuring else r.load_timeout_s
+                    # Its hello comes as soon as Python runs there: only loading a model may take long.
+                    limit = r.idle_timeout_s if measuring or not started else r.load_timeout_s
                     if now - last < limit:
                         continue
+                    doing = "measuring" if measuring else "loading the model" if started else "starting"
                     self.error = InternalError(
                         f"The bench agent on {r.where.label} sent nothing for {limit:.0f} s while "
-                        f"{'measuring' if measuring else 'loading the model'}, so it was stopped as hung; "
+                        f"{doing}, so it was stopped as hung; "
                         f"the {len(self.samples)} inferences measured before are kept.", "\n".join(agent.stderr_tail))
                     break
                 last = time.monotonic()

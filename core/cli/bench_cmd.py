@@ -103,12 +103,18 @@ def measure(request, args) -> int:
     result = bench.result()
     if bench.error is not None and not result.count:
         raise bench.error  # nothing measured: the error alone says it (exit 3 for a missing device)
-    if args.csv:
-        write_csv(Path(args.csv), bench.samples.snapshot(), bench.warmup.snapshot())
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
         print(summary_text(result))
+    if args.csv:  # after the summary, so a full disk does not cost the person the figures
+        try:
+            write_csv(Path(args.csv), bench.samples.snapshot(), bench.warmup.snapshot())
+        except OSError as exc:
+            from ..files import disk_problem
+
+            raise (disk_problem(exc, Path(args.csv).parent)
+                   or UserError(f"Cannot write {args.csv}: {exc.strerror or exc}.")) from exc
     if bench.error is not None:
         raise bench.error
     return 130 if interrupted else 0

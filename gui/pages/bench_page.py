@@ -285,12 +285,17 @@ class BenchmarkPage(WizardPage):
     def start(self) -> None:
         if self.active is not None:
             return
-        req = self.request()
+        if self.where_kind.currentData() == "ssh" and not self.where_text.text().strip():
+            # an empty host must not quietly become a run on this machine
+            self.banner.show_message("Give the ssh host (as in your ssh config, e.g. pi@raspberrypi).", "warning")
+            return
+        try:
+            req = self.request()  # a refused ssh host or interpreter path is the person's to fix
+        except EdgeWizardError as exc:
+            self.banner.show_error(exc)
+            return
         if not req.model:
             self.banner.show_message("Choose a model file to benchmark (convert first, or pick a file).", "warning")
-            return
-        if req.where.remote and not req.where.ssh_host:
-            self.banner.show_message("Give the ssh host (as in your ssh config, e.g. pi@raspberrypi).", "warning")
             return
         self.banner.clear()
         try:

@@ -151,6 +151,7 @@ class ConvertPage(WizardPage):
             return
         self.banner.clear()
         self.results_box.hide()
+        self.files.setRowCount(0)  # no row of an earlier run may look like this run's
         self.log.clear()
         self._targets = list(req.targets)
         self._build_rows()

@@ -56,6 +56,13 @@ def test_hung_model_load_times_out(model):
     assert run.state == "failed" and "while loading the model" in run.error.message and len(run.samples) == 0
 
 
+def test_agent_that_never_says_hello_times_out_on_the_idle_limit(model):
+    t0 = time.monotonic()
+    run = run_fault(model, "hang-hello", idle_timeout_s=1.0)  # load_timeout_s stays 300 s
+    assert time.monotonic() - t0 < 20
+    assert run.state == "failed" and "sent nothing for 1 s while starting" in run.error.message
+
+
 def test_stop_while_a_load_hangs_ends_after_the_grace_period(model):
     run = BenchRun(BenchRequest(str(model), warmup=0, agent_source=fault_agent("hang-load"))).start()
     while run.state != "loading":

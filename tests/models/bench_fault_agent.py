@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from edgewizard.core.bench.launch import agent_source
 
-MODES = ("raise", "exit", "hang", "hang-load", "garbage", "banner", "protocol-99")
+MODES = ("raise", "exit", "hang", "hang-load", "hang-hello", "garbage", "banner", "protocol-99")
 
 PATCH = '''
 # ---------------- fault injection: a test double, never shipped ----------------
 FAULT_MODE, FAULT_AFTER = {mode!r}, {after!r}
 if FAULT_MODE == "protocol-99":
     PROTOCOL = 99
+if FAULT_MODE == "hang-hello":  # an ssh login that never gets as far as Python
+    time.sleep(3600)
 if FAULT_MODE == "banner":  # what a chatty .bashrc on the remote machine would do
     sys.stdout.write("Welcome to Raspberry Pi OS!\\n")
     sys.stdout.flush()
