@@ -1,13 +1,21 @@
-"""`edgewizard convert`: one load and one cut, then every requested target, into an output folder."""
+"""`edgewizard convert`: one load and one cut, then every requested target, into an output folder;
+several models in one call each go into OUTDIR/<name>/, converted by one warm worker."""
 from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
-from ..errors import MissingDependency
+from ..errors import Cancelled, EdgeWizardError, MissingDependency, UserError
 from . import add_common, model_and_options
 from .options import (add_calibration_options, add_cut_options, add_edgetpu_options, convert_options_from,
                       selection_from)
+
+# How bad an exit code is, for a batch that ends with the worst of its models: our bug beats a
+# missing tool beats a bad input beats success.
+SEVERITY = {0: 0, 2: 1, 3: 2, 1: 3}
+NO_COMPILER = ("The Edge TPU compile step was not run because edgetpu_compiler is not installed; the int8 model was "
+               "written and the other targets finished.")
 
 
 def add_parser(sub) -> None:
@@ -16,13 +24,15 @@ def add_parser(sub) -> None:
         help="convert a model for one or more targets",
         description="Convert a model (or the part between --inputs and --outputs) to one or more targets: "
         "tflite-float, tflite-fp16, tflite-dynamic, tflite-int8, edgetpu, openvino-fp32, openvino-fp16 "
-        "(alias myriad/ncs2), openvino-int8. Writes the models and manifest.json into -o OUTDIR.",
+        "(alias myriad/ncs2), openvino-int8. Writes the models and manifest.json into -o OUTDIR; with several "
+        "models, each goes into OUTDIR/<its name>/ and a failing one does not stop the others.",
     )
     add_common(p)
+    p.add_argument("more_models", nargs="*", metavar="MODEL", help="more models, converted one after another")
     p.add_argument("--target", "-t", action="append", required=True, metavar="T", help="conversion target (repeat for several)")
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder (created if needed)")
     p.add_argument("--force", action="store_true", help="replace outputs that already exist")
-    p.add_argument("--name", metavar="STEM", help="base of the output file names (default: the model's name)")
+    p.add_argument("--name", metavar="STEM", help="base of the output file names (default: the model's name; one model only)")
     add_cut_options(p)
     add_calibration_options(p, "calibration (full-integer targets)", "image folder, .npy/.npz file, or 'synthetic'",
                             "how many samples to use (default 100)")
@@ -33,50 +43,141 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from ..calibrate import SYNTHETIC_WARNING
     from ..convert.base import get_target
-    from ..convert.edgetpu import NOT_COMPILED
-    from ..convert.run import remove_partials
     from ..jobs import JobRunner
-    from ..files import human_bytes
-    from .terminal import progress_printer
 
     model, load_options = model_and_options(args)
+    models = [model, *args.more_models]
     selection, options = selection_from(args), convert_options_from(args)
     targets = [get_target(t).name for t in args.target]  # unknown names fail here, before any work
+    outputs = batch_outputs(models, args.output, args.name) if len(models) > 1 else [args.output]
     if options.calibration.synthetic and not args.json:
         print(f"Warning: {SYNTHETIC_WARNING}", file=sys.stderr)
-    runner = JobRunner()
+    runner = JobRunner()  # one warm worker for every model: TensorFlow is imported once
     try:
-        with progress_printer(enabled=not args.json) as show:
-            job = runner.submit(
-                "edgewizard.core.convert.run:convert", model, load_options, selection, targets, args.output, options,
-                force=args.force, stem=args.name,
-            )
-            try:
-                manifest = job.result(on_event=show)
-            except BaseException:
-                job.cancel()
-                remove_partials(args.output)
-                raise
+        if len(models) == 1:
+            manifest = _convert(runner, model, outputs[0], args, load_options, selection, targets, options)
+            return _print_one(manifest, targets, args)
+        runner.warm_up()  # TensorFlow imported (and kept out of the collector's way) before the first model
+        return _convert_batch(runner, models, outputs, args, load_options, selection, targets, options)
     finally:
         runner.shutdown()
+
+
+def batch_outputs(models: list[str], out: str, name) -> list[str]:
+    """OUTDIR/<stem> per model; two models that would share a folder are refused before any work."""
+    from ..convert.run import default_stem
+
+    if name:
+        raise UserError("--name sets the file names of one model; with several models each is named after its file.")
+    seen: dict[str, str] = {}
+    for m in models:
+        stem = default_stem(Path(m).expanduser())
+        key = stem.casefold()  # one folder on case-insensitive file systems (Windows, macOS)
+        if key in seen:
+            raise UserError(f"{seen[key]} and {m} would both convert into {Path(out) / stem}; rename one of them "
+                            "or convert them in separate calls.")
+        seen[key] = m
+    return [str(Path(out) / default_stem(Path(m).expanduser())) for m in models]
+
+
+def _convert(runner, model, out, args, load_options, selection, targets, options, prefix="") -> dict:
+    from ..convert.run import remove_partials
+    from .terminal import progress_printer
+
+    with progress_printer(enabled=not args.json, prefix=prefix) as show:
+        job = runner.submit(
+            "edgewizard.core.convert.run:convert", model, load_options, selection, targets, out, options,
+            force=args.force, stem=args.name,
+        )
+        try:
+            return job.result(on_event=show)
+        except BaseException:
+            job.cancel()
+            remove_partials(out)
+            raise
+
+
+def _convert_batch(runner, models, outputs, args, load_options, selection, targets, options) -> int:
+    entries, top_existed = [], Path(args.output).exists()
+    for i, (model, out) in enumerate(zip(models, outputs), 1):
+        prefix = f"[{i}/{len(models)}] "
+        if not args.json:
+            print(f"{prefix}{model} -> {out}", flush=True)
+        existed = Path(out).exists()
+        try:
+            manifest = _convert(runner, model, out, args, load_options, selection, targets, options, prefix)
+        except BaseException as exc:
+            _remove_if_empty(out, existed)
+            if not isinstance(exc, EdgeWizardError) or isinstance(exc, Cancelled):
+                raise  # Ctrl-C or a cancel ends the whole batch
+            named = "" if Path(model).name in exc.message else f"{model}: "  # most messages name the file already
+            print(f"edgewizard: {prefix}{named}{exc.message}", file=sys.stderr, flush=True)
+            if args.debug and exc.details:
+                print(exc.details, file=sys.stderr)
+            entries.append({"model": model, "output": out, "status": "failed", "exit_code": exc.exit_code,
+                            "error": exc.message})
+            continue
+        code = MissingDependency.exit_code if _not_compiled(manifest, targets) else 0
+        entries.append({"model": model, "output": out, "status": "converted", "exit_code": code, "manifest": manifest})
+        if not args.json:
+            _print_artifacts(manifest, targets, indent="  ")
+            sys.stdout.flush()
+    failed = [e for e in entries if e["status"] == "failed"]
+    if len(failed) == len(entries):
+        _remove_if_empty(args.output, top_existed)
+    summary = f"{len(entries) - len(failed)} converted, {len(failed)} failed"
+    if args.json:
+        print(json.dumps({"models": entries, "converted": len(entries) - len(failed), "failed": len(failed)},
+                         indent=2, ensure_ascii=False))
+    else:
+        names = f" ({', '.join(Path(e['model']).name for e in failed)})" if failed else ""
+        print(f"{len(entries)} models into {args.output}: {summary}{names}.", flush=True)
+    if any(e["status"] == "converted" and e["exit_code"] == MissingDependency.exit_code for e in entries):
+        print(f"edgewizard: {NO_COMPILER}", file=sys.stderr)
+    return worst_exit(e["exit_code"] for e in entries)
+
+
+def worst_exit(codes) -> int:
+    return max(codes, key=SEVERITY.__getitem__, default=0)
+
+
+def _remove_if_empty(out: str, existed: bool) -> None:
+    """A model that failed leaves no folder of its own behind (staging folders are already gone)."""
+    if existed:
+        return
+    try:
+        Path(out).rmdir()
+    except OSError:
+        pass  # not empty or not there: nothing of ours to tidy
+
+
+def _not_compiled(manifest: dict, targets: list[str]) -> bool:
+    from ..convert.edgetpu import NOT_COMPILED
+
+    return any(a["target"] in targets and a["status"] == NOT_COMPILED for a in manifest["artifacts"])
+
+
+def _print_artifacts(manifest: dict, targets: list[str], indent: str = "") -> None:
+    from ..files import human_bytes
+
+    for a in manifest["artifacts"]:
+        if a["target"] not in targets:
+            continue
+        print(f"{indent}  {a['target']} ({a['seconds']:.1f} s)")
+        for f in a["files"]:
+            print(f"{indent}    {f['name']}  {human_bytes(f['size_bytes'])}")
+        for note in a["notes"]:
+            print(f"{indent}    note: {note}")
+
+
+def _print_one(manifest: dict, targets: list[str], args) -> int:
     if args.json:
         print(json.dumps(manifest, indent=2, ensure_ascii=False))
     else:
         print(f"Converted {manifest['source']['path']} into {args.output}:")
-        for a in manifest["artifacts"]:
-            if a["target"] not in targets:
-                continue
-            print(f"  {a['target']} ({a['seconds']:.1f} s)")
-            for f in a["files"]:
-                print(f"    {f['name']}  {human_bytes(f['size_bytes'])}")
-            for note in a["notes"]:
-                print(f"    note: {note}")
-    missing = [a for a in manifest["artifacts"] if a["target"] in targets and a["status"] == NOT_COMPILED]
-    if missing:
-        err = MissingDependency(
-            "The Edge TPU compile step was not run because edgetpu_compiler is not installed; the int8 model was "
-            "written and the other targets finished."
-        )
+        _print_artifacts(manifest, targets)
+    if _not_compiled(manifest, targets):
+        err = MissingDependency(NO_COMPILER)
         print(f"edgewizard: {err.message}", file=sys.stderr)
         return err.exit_code
     return 0
