@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 from ..errors import Cancelled, EdgeWizardError, MissingDependency, UserError
@@ -81,9 +82,10 @@ def batch_outputs(models: list[str], out: str, name) -> list[str]:
 
 
 def _convert(runner, model, out, args, load_options, selection, targets, options, prefix="") -> dict:
-    from ..convert.run import remove_partials
+    from ..convert.run import finished_since, remove_partials
     from .terminal import progress_printer
 
+    started = time.time()
     with progress_printer(enabled=not args.json, prefix=prefix) as show:
         job = runner.submit(
             "edgewizard.core.convert.run:convert", model, load_options, selection, targets, out, options,
@@ -94,6 +96,10 @@ def _convert(runner, model, out, args, load_options, selection, targets, options
         except BaseException:
             job.cancel()
             remove_partials(out)
+            kept = finished_since(out, targets, started)
+            if kept and not args.json:  # the targets that finished before the failure stay: say so
+                names = [f["name"] for a in kept for f in a["files"]] + ["manifest.json"]
+                print(f"{prefix}Kept in {out} (finished before it stopped): {', '.join(names)}", file=sys.stderr, flush=True)
             raise
 
 
