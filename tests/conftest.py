@@ -1,5 +1,5 @@
-"""Test-wide setup: tests that convert in-process get the same telemetry block as the worker, and
-long runs (marked `longrun`) run only in CI or when asked for."""
+"""Test-wide setup: tests that convert in-process get the same telemetry block as the worker; long runs
+(marked `longrun`) run only in CI or when asked for; and the wizard fixtures every Qt test shares."""
 import os
 
 import pytest
@@ -16,3 +16,26 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "longrun" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def settings(tmp_path):
+    """Settings kept in a temporary file, never the user's."""
+    from PySide6.QtCore import QSettings
+
+    from edgewizard.gui.settings import Settings
+
+    return Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    """The wizard, without the first-run welcome; its worker and error sink are shut down after."""
+    from edgewizard.gui.main_window import MainWindow
+
+    w = MainWindow(settings=settings, welcome=False)
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.jobs.shutdown()
+    w.sink.uninstall()

@@ -7,6 +7,7 @@ was made, from what, with which tools and options."""
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 import json
 import os
@@ -102,6 +103,29 @@ def default_stem(source: Path) -> str:
     return source.name if source.is_dir() else source.stem
 
 
+def _leaves_no_new_folder(func):
+    """A conversion that fails leaves no output folder behind that it created itself, and a full or
+    read-only disk under it is said in one sentence."""
+    @functools.wraps(func)
+    def wrapper(source, load_options, selection, target_names, out_dir, *args, **kwargs):
+        out = Path(out_dir).expanduser()
+        existed = out.exists()
+        try:
+            return func(source, load_options, selection, target_names, out_dir, *args, **kwargs)
+        except BaseException as exc:
+            if not existed:
+                try:
+                    out.rmdir()
+                except OSError:
+                    pass  # not empty (finished targets are kept) or never made
+            problem = disk_problem(exc, out) if isinstance(exc, OSError) else None  # e.g. a full disk under staging
+            if problem is None:
+                raise
+            raise problem from exc
+    return wrapper
+
+
+@_leaves_no_new_folder
 def convert(
     source: str,
     load_options: LoadOptions,
@@ -113,35 +137,7 @@ def convert(
     stem: Optional[str] = None,
     progress: ProgressFn = _no_progress,
 ) -> dict:
-    """Runs in the worker. Returns the manifest (as written to out_dir/manifest.json). A conversion that fails
-    leaves no output folder behind that it created itself."""
-    out = Path(out_dir).expanduser()
-    existed = out.exists()
-    try:
-        return _convert(source, load_options, selection, target_names, out_dir, options, force, stem, progress)
-    except BaseException as exc:
-        if not existed:
-            try:
-                out.rmdir()
-            except OSError:
-                pass  # not empty (finished targets are kept) or never made
-        problem = disk_problem(exc, out) if isinstance(exc, OSError) else None  # e.g. a full disk under staging
-        if problem is None:
-            raise
-        raise problem from exc
-
-
-def _convert(
-    source: str,
-    load_options: LoadOptions,
-    selection: Selection,
-    target_names: list[str],
-    out_dir: str,
-    options: ConvertOptions = ConvertOptions(),
-    force: bool = False,
-    stem: Optional[str] = None,
-    progress: ProgressFn = _no_progress,
-) -> dict:
+    """Runs in the worker. Returns the manifest (as written to out_dir/manifest.json)."""
     from ..calibrate import SYNTHETIC_WARNING, load_calibration
     from ..cut import cut as cut_model
 

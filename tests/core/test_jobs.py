@@ -1,7 +1,6 @@
 """The worker process: results, progress and logs, user errors, crashes, cancel, warm reuse."""
 from __future__ import annotations
 
-import sys
 import threading
 import time
 

@@ -186,17 +186,13 @@ def _write_models(folder: Path) -> None:
 
 
 def _start_xvfb():
-    """Our own Xvfb on a free display (it picks one and tells us through -displayfd)."""
-    read, write = os.pipe()
-    proc = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x900x24", "-nolisten", "tcp"],
-                            pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(write)
-    with os.fdopen(read) as f:
-        number = f.readline().strip()
-    if not number:
-        proc.kill()
+    """Our own Xvfb on a free display, with no TCP listener (the network test's)."""
+    from tests.hardening.network_sandbox import start_xvfb
+
+    try:
+        return start_xvfb()
+    except RuntimeError:
         pytest.skip("Xvfb did not start, so Qt WebEngine has no display")
-    return proc, f":{number}"
 
 
 def test_the_graph_shows_the_model_with_the_tables_names(webengine_report):

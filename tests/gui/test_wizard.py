@@ -6,8 +6,6 @@ import json
 import subprocess
 import sys
 
-import pytest
-
 from edgewizard.core.samples import sample_model_path
 
 TIMEOUT = 240_000

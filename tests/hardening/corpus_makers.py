@@ -194,7 +194,6 @@ def pb_huge(b: Bases, dst: Path) -> None:
 
 def onnx_cycle(b: Bases, dst: Path) -> None:
     """x -> add (reads relu's output) -> relu (reads add's output): a loop with no Loop op."""
-    import onnx
     from onnx import TensorProto, helper
 
     nodes = [

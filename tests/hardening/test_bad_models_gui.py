@@ -17,7 +17,7 @@ TIMEOUT = 120_000
 
 @pytest.fixture(scope="module")
 def window(qapp, tmp_path_factory):
-    """The wizard as tests/gui/conftest.py makes it (settings in a temporary file), kept for the module."""
+    """The wizard as tests/conftest.py makes it (settings in a temporary file), kept for the module."""
     from PySide6.QtCore import QSettings
 
     from edgewizard.gui.main_window import MainWindow

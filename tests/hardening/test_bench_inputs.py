@@ -16,24 +16,8 @@ from .disks import CANNOT_MOUNT, can_mount, fill, tmpfs  # noqa: E402
 
 
 @pytest.fixture
-def settings(tmp_path):
-    from PySide6.QtCore import QSettings
-
-    from edgewizard.gui.settings import Settings
-
-    return Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
-
-
-@pytest.fixture
-def page(qtbot, settings):
-    from edgewizard.gui.main_window import MainWindow
-
-    w = MainWindow(settings=settings, welcome=False)
-    qtbot.addWidget(w)
-    w.show()
-    yield w.page("Benchmark")
-    w.jobs.shutdown()
-    w.sink.uninstall()
+def page(window):
+    return window.page("Benchmark")
 
 
 def choose_ssh(page, host: str) -> None:

@@ -8,7 +8,6 @@ import json
 import os
 import signal
 
-from tests.gui.conftest import settings, window  # noqa: F401  (the wizard fixtures, shared)
 from tests.models.bench_fault_agent import fault_agent
 from tests.models.bench_models import tiny_tflite
 

@@ -43,19 +43,10 @@ def sample_tflite(tmp_path_factory):
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    from PySide6.QtCore import QSettings
-
-    from edgewizard.gui.main_window import MainWindow
-    from edgewizard.gui.settings import Settings
-
-    w = MainWindow(settings=Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)), welcome=False)
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.page("Benchmark").shutdown()
-    w.jobs.shutdown()
-    w.sink.uninstall()
+def window(window):
+    """The shared wizard (tests/conftest.py), with the Benchmark page's own threads ended before it goes."""
+    yield window
+    window.page("Benchmark").shutdown()
 
 
 def test_20000_inferences_with_the_live_plot_leak_nothing(qtbot, window, sample_tflite):

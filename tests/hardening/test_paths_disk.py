@@ -160,27 +160,6 @@ def _plain(path):
 TIMEOUT = 240_000
 
 
-@pytest.fixture
-def settings(tmp_path):
-    from PySide6.QtCore import QSettings
-
-    from edgewizard.gui.settings import Settings
-
-    return Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
-
-
-@pytest.fixture
-def window(qtbot, settings):
-    from edgewizard.gui.main_window import MainWindow
-
-    w = MainWindow(settings=settings, welcome=False)
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.jobs.shutdown()
-    w.sink.uninstall()
-
-
 @needs_mount
 def test_gui_convert_step_on_a_full_disk_shows_why_then_works_elsewhere(qtbot, window, tmp_path):
     w = window
