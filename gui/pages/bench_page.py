@@ -227,16 +227,22 @@ class BenchmarkPage(WizardPage):
         for _, src in calib.sources:
             if src.endswith((".npy", ".npz")):
                 self.data.addItem(f"Calibration data ({Path(src).name})", src)
-        self._pick_model_for_device()
+        if not self._pick_model_for_device() and self.model.count():
+            # nothing converted runs on the chosen device (e.g. only the OpenVINO files were kept): switch device
+            name = self.model.itemText(0)
+            device = "edgetpu" if name.endswith("_edgetpu.tflite") else "openvino:CPU" if name.endswith(".xml") else "tflite:CPU"
+            if self.device.findData(device) >= 0:
+                self.device.setCurrentIndex(self.device.findData(device))
 
-    def _pick_model_for_device(self) -> None:
+    def _pick_model_for_device(self) -> bool:
         device = self.device.currentData() or ""
         want = "_edgetpu.tflite" if device == "edgetpu" else (".xml" if device.startswith(("openvino", "myriad")) else ".tflite")
         for i in range(self.model.count()):
             name = self.model.itemText(i)
             if name.endswith(want) and not (want == ".tflite" and name.endswith("_edgetpu.tflite")):
                 self.model.setCurrentIndex(i)
-                return
+                return True
+        return False
 
     def _browse_model(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Model to benchmark", self.settings.last_dir("bench"),

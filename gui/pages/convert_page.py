@@ -234,6 +234,7 @@ class ConvertPage(WizardPage):
                 status.setText("Cancelled" if is_cancel(error) else ("Not run" if status.text() == "Waiting" else "Failed"))
         if kept:
             self._show_results({"artifacts": kept})
+            self.state.set_manifest({"artifacts": kept})  # what finished can be verified and benchmarked
         if is_cancel(error):
             self.message.setText("Cancelled.")
             self.banner.show_message("The conversion was cancelled. Files of targets that had finished were kept; "

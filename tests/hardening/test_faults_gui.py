@@ -49,6 +49,11 @@ def test_worker_killed_mid_conversion_shows_what_was_kept_and_the_next_conversio
     assert [a["target"] for a in manifest["artifacts"]] == targets[:1]
     assert listed == sorted(f["name"] for f in manifest["artifacts"][0]["files"]) and listed
     assert sorted(p.name for p in out.iterdir()) == sorted(listed + ["manifest.json"])  # nothing partial
+    assert w.state.why_not("Benchmark") is None and w.state.why_not("Verify") is None  # the kept files go on
+    bench = w.page("Benchmark")
+    kept_model = next(n for n in listed if n.endswith((".xml", ".tflite")))
+    assert bench.model.currentText() == kept_model  # and a device it runs on is chosen for it
+    assert bench.device.currentData() == ("openvino:CPU" if kept_model.endswith(".xml") else "tflite:CPU")
     # The app lives and the next conversion works (a fresh worker), replacing nothing it should not.
     with qtbot.waitSignal(w.jobs.failed, timeout=TIMEOUT):
         page.convert_button.click()
