@@ -21,6 +21,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     models = [a for a in argv if not a.startswith("-")]
     if models:
         window.open_model(models[0])
+    _end_on_sigterm(window)
     code = app.exec()
     # Tear Qt down while Python is still whole: leaving it to interpreter finalization has crashed
     # in PySide6's object deallocation ("none_dealloc") in our measurements.
@@ -30,3 +31,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     tempdirs.cleanup()  # the worker is gone (the window stopped it): its session's temp folder goes too
     return code
+
+
+def _end_on_sigterm(window) -> None:
+    """A logout or `kill` (SIGTERM) closes the window as its X does, minus the question: the running step
+    is cancelled, settings saved, the worker and temp folder removed. Python runs signal handlers only
+    between bytecodes, so a timer wakes it while Qt's loop waits."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    signal.signal(signal.SIGTERM, lambda signum, frame: QTimer.singleShot(0, window.quit_without_asking))
+    window._signal_wakeup = QTimer(window)
+    window._signal_wakeup.timeout.connect(lambda: None)
+    window._signal_wakeup.start(250)

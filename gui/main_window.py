@@ -210,8 +210,14 @@ class MainWindow(QMainWindow):
             if self._welcome:
                 QTimer.singleShot(0, lambda: maybe_show_welcome(self))  # first start only
 
+    def quit_without_asking(self) -> None:
+        """Close as on the window's X, but cancel a running step without asking (the session is ending)."""
+        self._ask_before_quit = False
+        self.close()
+
     def closeEvent(self, event) -> None:
-        if self.jobs.busy and self.jobs.current != "edgewizard.core.jobs:_import_heavy":
+        if (getattr(self, "_ask_before_quit", True) and self.jobs.busy
+                and self.jobs.current != "edgewizard.core.jobs:_import_heavy"):
             answer = QMessageBox.question(self, "Quit EdgeWizard?",
                                           "A step is still running. Cancel it and quit?",
                                           QMessageBox.Yes | QMessageBox.No, QMessageBox.No)

@@ -203,3 +203,27 @@ def test_a_child_given_a_bad_folder_makes_its_own(tmp_path, missing):
                        env=env_with_tmp(tmp_path, EDGEWIZARD_TMP=str(bad)), capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert Path(r.stdout.strip()).parent == tmp_path / f"edgewizard-{UID}"
+
+
+def test_sigterm_closes_the_window_stops_the_worker_and_removes_the_session(tmp_path):
+    """A logout (SIGTERM) ends the GUI as its window's X does, minus the question: worker stopped,
+    settings saved, the session's temp folder removed; nothing is left for a sweep."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = env_with_tmp(tmp_path, HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), QT_QPA_PLATFORM="offscreen")
+    log = tmp_path / "gui.log"
+    with open(log, "wb") as out:
+        gui = subprocess.Popen([EXE, str(tiny_tflite(tmp_path / "tiny.tflite"))], env=env, stdout=out, stderr=out)
+    try:
+        worker = worker_of(gui.pid)
+        wait_for(lambda: len(sessions(tmp_path)) == 1, what="the GUI's session folder")
+        [session] = sessions(tmp_path)
+        wait_for(lambda: holds_lock(worker, session / ".lock"), what="the worker to join the session")
+        gui.terminate()
+        assert gui.wait(timeout=60) == 0, log.read_text(errors="replace")[-2000:]
+    finally:
+        if gui.poll() is None:
+            gui.kill()
+    wait_gone(worker, timeout=30)
+    assert not session.exists() and sessions(tmp_path) == []
+    assert list(home.rglob("EdgeWizard.conf")), "the settings were not saved on the way out"
