@@ -91,8 +91,8 @@ class Job:
             raise self._final.error
         raise InternalError("The job ended without a result.")
 
-    def cancel(self) -> None:
-        self._runner.cancel()
+    def cancel(self, wait: bool = False) -> None:
+        self._runner.cancel(wait)
 
     @property
     def finished(self) -> bool:
@@ -205,19 +205,20 @@ class JobRunner:
     def run(self, func: str, *args, on_event: Optional[Callable[[Event], None]] = None, **kwargs) -> Any:
         return self.submit(func, *args, **kwargs).result(on_event)
 
-    def cancel(self) -> None:
-        """Kill the worker if a job is running; the job then fails with Cancelled."""
+    def cancel(self, wait: bool = False) -> None:
+        """Kill the worker if a job is running; the job then fails with Cancelled. `wait`: return once
+        it is gone (its file locks released, at most 5 s), for a caller that tidies up what it left
+        (remove_partials) at once; a GUI thread does not wait. Reaping and removing its temp folder
+        stay with the job's thread (_close_worker)."""
         with self._lock:
             if self._job is None or self._job.finished or self._proc is None:
                 return
             self._cancelled = True
             self._killed = True
-            proc, tmp = self._proc, self._tmp
+            proc = self._proc
         proc.kill()
-        # Return once it is gone (its file locks released), so the caller can tidy up what it left
-        # (remove_partials) at once. The sentinel only waits; reaping stays with the job's thread.
-        if multiprocessing.connection.wait([proc.sentinel], timeout=5) and tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
+        if wait:
+            multiprocessing.connection.wait([proc.sentinel], timeout=5)
 
     def _next_event(self, job: Job) -> Event:
         conn = self._conn

@@ -23,6 +23,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         window.open_model(models[0])
     _end_on_sigterm(window)
     code = app.exec()
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # its handler holds the window, which must go now
     # Tear Qt down while Python is still whole: leaving it to interpreter finalization has crashed
     # in PySide6's object deallocation ("none_dealloc") in our measurements.
     del window
@@ -42,6 +45,6 @@ def _end_on_sigterm(window) -> None:
     from PySide6.QtCore import QTimer
 
     signal.signal(signal.SIGTERM, lambda signum, frame: QTimer.singleShot(0, window.quit_without_asking))
-    window._signal_wakeup = QTimer(window)
+    window._signal_wakeup = QTimer(window)  # a no-op every 250 ms: cheap, and needs no platform wakeup fd
     window._signal_wakeup.timeout.connect(lambda: None)
     window._signal_wakeup.start(250)

@@ -48,6 +48,7 @@ class MainWindow(QMainWindow):
         """`welcome=False`: never show the first-run welcome (tests, figure scripts, the self-test)."""
         super().__init__()
         self._welcome = welcome
+        self._ask_before_quit = True  # False once the session is ending (SIGTERM)
         self.setWindowTitle("EdgeWizard")
         self.setAcceptDrops(True)
         self.settings = settings or Settings()
@@ -216,7 +217,7 @@ class MainWindow(QMainWindow):
         self.close()
 
     def closeEvent(self, event) -> None:
-        if (getattr(self, "_ask_before_quit", True) and self.jobs.busy
+        if (self._ask_before_quit and self.jobs.busy
                 and self.jobs.current != "edgewizard.core.jobs:_import_heavy"):
             answer = QMessageBox.question(self, "Quit EdgeWizard?",
                                           "A step is still running. Cancel it and quit?",

@@ -38,6 +38,15 @@ def canonical_device(text: str) -> str:
         raise UserError(exc.message) from None
 
 
+def default_device(model_name: str) -> str:
+    """The device a converted model runs on when the person names none: a compiled *_edgetpu.tflite on
+    the Edge TPU, OpenVINO IR and ONNX on OpenVINO's CPU, any other .tflite on LiteRT's CPU."""
+    name = model_name.lower()
+    if name.endswith("_edgetpu.tflite"):
+        return "edgetpu"
+    return "openvino:CPU" if name.endswith((".xml", ".onnx")) else "tflite:CPU"
+
+
 @dataclass(frozen=True)
 class BenchRequest:
     model: str  # .tflite (also *_edgetpu.tflite), OpenVINO .xml (with .bin beside it) or .onnx
@@ -182,8 +191,9 @@ class AgentProcess:
             if any("SyntaxError" in ln for ln in lines):
                 return MissingDependency(f"{python} on {where} cannot run the bench agent, which needs Python 3.6 or later.", details)
             return InternalError(f"The bench agent on {where} stopped before it started ({describe_exit(code)}): {last}", details)
-        return InternalError(f"The bench agent on {where} stopped unexpectedly ({describe_exit(code)}) after {count} "
-                             f"measured inferences; those are kept.{' Last message: ' + last if last else ''}", details)
+        kept = f" after {count} measured inferences; those are kept" if count else " before measuring anything"
+        return InternalError(f"The bench agent on {where} stopped unexpectedly ({describe_exit(code)}){kept}."
+                             f"{' Last message: ' + last if last else ''}", details)
 
 
 def describe_exit(code: Optional[int]) -> str:
@@ -283,10 +293,10 @@ class BenchRun:
                     if now - last < limit:
                         continue
                     doing = "measuring" if measuring else "loading the model" if started else "starting"
+                    kept = f"; the {len(self.samples)} inferences measured before are kept" if len(self.samples) else ""
                     self.error = InternalError(
                         f"The bench agent on {r.where.label} sent nothing for {limit:.0f} s while "
-                        f"{doing}, so it was stopped as hung; "
-                        f"the {len(self.samples)} inferences measured before are kept.", "\n".join(agent.stderr_tail))
+                        f"{doing}, so it was stopped as hung{kept}.", "\n".join(agent.stderr_tail))
                     break
                 last = time.monotonic()
                 if message is None:

@@ -30,7 +30,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument("model", nargs="?", help="converted model file (default: the bundled sample, converted for --device)")
     p.add_argument("--device", "-d", metavar="D", help="tflite:CPU, edgetpu, edgetpu:usb:0, openvino:CPU, openvino:GPU, "
-                   "openvino:NPU or myriad (default: openvino:CPU for .xml/.onnx, otherwise tflite:CPU)")
+                   "openvino:NPU or myriad (default: edgetpu for *_edgetpu.tflite, openvino:CPU for .xml/.onnx, otherwise tflite:CPU)")
     p.add_argument("--runtime-python", metavar="PATH", help="the Python that has the runtime, e.g. an OpenVINO 2022.3 "
                    "environment for myriad; with --ssh, its path on that computer (default there: python3)")
     p.add_argument("--ssh", metavar="HOST", help="run on another computer over ssh (host, user and key from your ssh "
@@ -52,7 +52,7 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from ..bench.devices import discover
     from ..bench.launch import Where
-    from ..bench.runner import BenchRequest, canonical_device
+    from ..bench.runner import BenchRequest, canonical_device, default_device
 
     where = Where(python=args.runtime_python, ssh_host=args.ssh)
     if args.probe:
@@ -60,7 +60,7 @@ def run(args) -> int:
         print(json.dumps({"where": found.where, "ready": found.ready, "missing": found.missing,
                           "devices": [d.__dict__ for d in found.devices]}, indent=2) if args.json else found.summary())
         return 0
-    device = canonical_device(args.device or ("openvino:CPU" if args.model and Path(args.model).suffix.lower() in (".xml", ".onnx") else "tflite:CPU"))
+    device = canonical_device(args.device or default_device(args.model or ""))
     kind = "edgetpu" if device.startswith("edgetpu") else device.split(":")[0]
     tmp = None
     try:

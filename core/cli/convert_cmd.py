@@ -94,7 +94,7 @@ def _convert(runner, model, out, args, load_options, selection, targets, options
         try:
             return job.result(on_event=show)
         except BaseException:
-            job.cancel()
+            job.cancel(wait=True)  # gone before its partial files are removed
             remove_partials(out)
             kept = finished_since(out, targets, started)
             if kept and not args.json:  # the targets that finished before the failure stay: say so

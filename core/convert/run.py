@@ -51,23 +51,15 @@ def remove_partials(out_dir: str | os.PathLike) -> None:
 
 def finished_since(out_dir: str | os.PathLike, target_names: list[str], since: float) -> list[dict]:
     """After a failed, cancelled or killed conversion: the manifest entries of `target_names` that this
-    run finished (their files written at or after `since`, a time.time()), so the caller can say what
-    was kept. Entries a run before left in the manifest are not this run's."""
+    run finished (stamped at or after `since`, a time.time() taken before it started, on this machine),
+    so the caller can say what was kept. Entries a run before left in the manifest are not this run's."""
     if not out_dir:
         return []
-    manifest = _read_manifest(Path(out_dir))
-    kept = []
-    for a in manifest.get("artifacts", []) if isinstance(manifest.get("artifacts"), list) else []:
-        if not isinstance(a, dict) or a.get("target") not in target_names or not a.get("files"):
-            continue
-        # os.replace keeps the staged file's time: written during this run, or not (FAT rounds it to 2 s).
-        try:
-            fresh = all((Path(out_dir) / f["name"]).stat().st_mtime >= since - 2.0 for f in a["files"])
-        except (OSError, KeyError, TypeError):
-            fresh = False
-        if fresh:
-            kept.append(a)
-    return kept
+    artifacts = _read_manifest(Path(out_dir)).get("artifacts")
+    if not isinstance(artifacts, list):
+        return []
+    return [a for a in artifacts if isinstance(a, dict) and a.get("target") in target_names and a.get("files")
+            and isinstance(a.get("finished_at"), (int, float)) and a["finished_at"] >= since]
 
 
 def planned_outputs(target_names: list[str], stem: str) -> list[str]:
@@ -164,11 +156,12 @@ def convert(
 
     loaded = load(src, load_options, sub(0.0, PREPARE / 2))
     progress(PREPARE / 2, "Cutting the model")
-    workdir = tempdirs.mkdtemp("cut-")
     remove_partials(out)  # staging folders of crashed conversions into this folder
     # Locked for as long as this conversion lives, so remove_partials() elsewhere leaves it alone.
     staging, staging_lock = tempdirs.make_held_dir(out, STAGING_PREFIX)
+    workdir = None
     try:
+        workdir = tempdirs.mkdtemp("cut-")
         cut = cut_model(loaded, selection, workdir, sub(PREPARE / 2, PREPARE * 0.999))
         job = TargetJob(cut=cut, stem=stem, staging=staging, options=options, progress=progress)
         job._calibration_loader = lambda: load_calibration(options.calibration, cut.inputs)
@@ -202,6 +195,7 @@ def convert(
                 "op_counts_before": cut.op_counts,
                 "op_counts_after": result.op_counts,
                 "seconds": round(time.monotonic() - t0, 3),
+                "finished_at": round(time.time(), 3),  # tells a caller which entries this run wrote
                 "notes": notes,
                 **result.details,
             }
@@ -209,17 +203,15 @@ def convert(
             manifest["total_seconds"] = round(time.monotonic() - started, 3)
             try:
                 write_atomic(out / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
-            except BaseException as exc:
+            except BaseException:
                 undo()  # this target's files are not in the manifest: put back what was there before
-                problem = disk_problem(exc, out)
-                if problem is None:
-                    raise
-                raise problem from exc
+                raise  # a full disk is said by _leaves_no_new_folder
         progress(1.0, "Conversion finished")
         return manifest
     finally:
         tempdirs.remove_held_dir(staging, staging_lock)
-        shutil.rmtree(workdir, ignore_errors=True)
+        if workdir is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _move_into_place(staged: list[Path], out: Path, staging: Path):

@@ -19,7 +19,7 @@ MAX_ZIP_RATIO = 50
 _BOMB_FLOOR = 64 * 2**20
 MAX_CONFIG_BYTES = 64 * 2**20  # a model config larger than this is not a model config
 # TensorFlow while loops close their cycle through NextIteration -> Merge: that edge is legal.
-_LOOP_BACK_EDGE_OPS = frozenset({"NextIteration", "RefNextIteration"})
+LOOP_BACK_EDGE_OPS = frozenset({"NextIteration", "RefNextIteration"})
 
 
 def check_zip(path: Path) -> None:
@@ -94,7 +94,7 @@ def find_cycle(graph: Graph) -> list[str]:
             producer[o.name] = n.name
     return cycle_in({n.name: [producer.get(i.lstrip("^"), producer.get(i.lstrip("^").split(":")[0]))
                                for i in n.inputs] for n in graph.nodes},
-                    back_edges_from={n.name for n in graph.nodes if n.op in _LOOP_BACK_EDGE_OPS})
+                    back_edges_from={n.name for n in graph.nodes if n.op in LOOP_BACK_EDGE_OPS})
 
 
 def cycle_in(reads: dict[str, list], back_edges_from: frozenset | set = frozenset()) -> list[str]:

@@ -13,7 +13,7 @@ from ..errors import UserError
 from ..graph import Graph, ModelInfo, Node, TensorInfo
 from ..plan import LoadOptions
 from . import LoadedModel, file_size
-from .limits import cycle_error, cycle_in
+from .limits import LOOP_BACK_EDGE_OPS, cycle_error, cycle_in
 
 # Ops that end a graph without being one of its results: bookkeeping, variables, initializers.
 _NOT_OUTPUTS = frozenset({
@@ -269,7 +269,7 @@ def check_acyclic(gd, path: Path) -> None:
     through NextIteration, are fine)."""
     names = {n.name for n in gd.node}
     reads = {n.name: [_op_of(i) if _op_of(i) in names else None for i in n.input] for n in gd.node}
-    loop = cycle_in(reads, back_edges_from={n.name for n in gd.node if n.op in ("NextIteration", "RefNextIteration")})
+    loop = cycle_in(reads, back_edges_from={n.name for n in gd.node if n.op in LOOP_BACK_EDGE_OPS})
     if loop:
         raise cycle_error(path, loop)
 

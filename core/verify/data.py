@@ -159,20 +159,29 @@ def _image_folder(folder: Path, inputs, data: VerifyData):
 
 def _member(archive, key: str, path: Path):
     """One array of a .npz; an object (pickled) array is refused, never unpickled."""
+    import zipfile
+    import zlib
+
     try:
         return archive[key]
     except ValueError as exc:
-        raise UserError(f"Cannot read the verification data {path}: array '{key}' holds Python objects (pickled data), "
-                        "which EdgeWizard never loads because unpickling can run code.") from exc
+        if "allow_pickle" in str(exc):  # numpy's refusal of an object array
+            raise UserError(f"Cannot read the verification data {path}: array '{key}' holds Python objects (pickled "
+                            "data), which EdgeWizard never loads because unpickling can run code.") from exc
+        raise UserError(f"Cannot read the verification data {path}: array '{key}' is damaged.") from exc
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        raise UserError(f"Cannot read the verification data {path}: array '{key}' is damaged.") from exc
 
 
 def _array_file(path: Path, inputs, limit: int):
     import numpy as np
 
+    import zipfile
+
     try:
         data = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise UserError(f"Cannot read the verification data {path}: {exc}.") from exc
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise UserError(f"Cannot read the verification data {path}: {str(exc).rstrip('.')}.") from exc
     labels = None
     if isinstance(data, np.ndarray):
         if len(inputs) != 1:

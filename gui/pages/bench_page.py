@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGridLayout,
 
 from edgewizard.core.bench.launch import Where
 from edgewizard.core.bench.result import write_csv, write_json
-from edgewizard.core.bench.runner import BenchRequest, BenchRun
+from edgewizard.core.bench.runner import BenchRequest, BenchRun, default_device
 from edgewizard.core.errors import EdgeWizardError
 
 from ..state import converted_files
@@ -229,10 +229,9 @@ class BenchmarkPage(WizardPage):
                 self.data.addItem(f"Calibration data ({Path(src).name})", src)
         if not self._pick_model_for_device() and self.model.count():
             # nothing converted runs on the chosen device (e.g. only the OpenVINO files were kept): switch device
-            name = self.model.itemText(0)
-            device = "edgetpu" if name.endswith("_edgetpu.tflite") else "openvino:CPU" if name.endswith(".xml") else "tflite:CPU"
-            if self.device.findData(device) >= 0:
-                self.device.setCurrentIndex(self.device.findData(device))
+            index = self.device.findData(default_device(self.model.itemText(0)))
+            if index >= 0:
+                self.device.setCurrentIndex(index)
 
     def _pick_model_for_device(self) -> bool:
         device = self.device.currentData() or ""

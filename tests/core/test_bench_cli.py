@@ -120,3 +120,12 @@ def test_probe_lists_devices_as_json():
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
     assert "tflite:CPU" in d["ready"] and any("Coral" in m for m in d["missing"])
+
+
+@pytest.mark.parametrize("name, device", [("m_int8_edgetpu.tflite", "edgetpu"), ("M_EDGETPU.TFLITE", "edgetpu"),
+                                          ("m_fp16.xml", "openvino:CPU"), ("m.onnx", "openvino:CPU"),
+                                          ("m_int8.tflite", "tflite:CPU"), ("", "tflite:CPU")])
+def test_the_default_device_follows_the_model_file(name, device):
+    from edgewizard.core.bench.runner import default_device
+
+    assert default_device(name) == device

@@ -228,6 +228,13 @@ def test_a_tflite_original_and_npz_errors(out, tmp_path, test_data):
         verify(str(sample_model_path()), LoadOptions(), Selection(), [str(out / FILES["tflite-float"])], VerifyData.from_path(str(wrong)))
     with pytest.raises(UserError, match="does not exist"):
         verify(str(sample_model_path()), LoadOptions(), Selection(), [str(tmp_path / "nope.tflite")])
+    damaged = tmp_path / "damaged.npz"
+    np.savez(damaged, x=test_data[0][:4])
+    raw = bytearray(damaged.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF  # one flipped byte in the array's data: the zip's CRC check fails
+    damaged.write_bytes(bytes(raw))
+    with pytest.raises(UserError, match=r"damaged.npz: array 'x' is damaged\.$"):
+        verify(str(sample_model_path()), LoadOptions(), Selection(), [str(out / FILES["tflite-float"])], VerifyData.from_path(str(damaged)))
 
 
 def test_an_artifact_of_another_model_is_refused(tmp_path):
