@@ -92,6 +92,11 @@ def cleanup() -> None:
         _release()
         if folder is not None and owner:
             shutil.rmtree(folder, ignore_errors=True)
+            if folder.parent != root():  # the fresh private base _create() fell back to: empty now
+                try:
+                    folder.parent.rmdir()
+                except OSError:
+                    pass
 
 
 def sweep(base: Optional[Path] = None) -> list[Path]:
@@ -189,7 +194,13 @@ def make_held_dir(parent: Path, prefix: str) -> tuple[Path, Optional[int]]:
                 if not os.path.samestat(os.fstat(fd), os.stat(lock)):
                     raise FileNotFoundError(lock)  # tidied away by another process in between: take another
             except OSError:
+                try:  # a stray lock file of ours would be left in the person's folder
+                    ours = os.path.samestat(os.fstat(fd), os.stat(lock))
+                except OSError:
+                    ours = False
                 os.close(fd)
+                if ours:
+                    lock.unlink(missing_ok=True)
                 continue
         folder = parent / name
         try:
@@ -220,9 +231,7 @@ def remove_dead_held_dirs(parent: Path, prefix: str) -> list[Path]:
     removed = []
     for lock in parent.glob(f"{prefix}*{LOCK}"):
         folder = Path(str(lock)[: -len(LOCK)])
-        if _lock_is_free(lock):
-            shutil.rmtree(folder, ignore_errors=True)
-            lock.unlink(missing_ok=True)
+        if _remove_if_free(lock, folder):
             removed.append(folder)
     for folder in parent.glob(f"{prefix}*"):
         if folder.name.endswith(LOCK) or Path(f"{folder}{LOCK}").exists():
@@ -236,23 +245,30 @@ def remove_dead_held_dirs(parent: Path, prefix: str) -> list[Path]:
 # ---------------------------------------------------------------- internals
 
 
-def _lock_is_free(lock: Path) -> bool:
-    """True when no live process holds `lock` (checked by taking it exclusively, and letting go)."""
+def _remove_if_free(lock: Path, folder: Path) -> bool:
+    """Remove `folder` and its sibling `lock` when no live process holds the lock, doing it WHILE holding
+    the lock exclusively: a make_held_dir() in another process cannot take it meanwhile (and one that
+    takes it after finds the file gone and picks another name)."""
     if fcntl is None:
         try:  # Windows: a file a live process has open cannot be deleted
             lock.unlink()
-            return True
         except OSError:
             return False
+        shutil.rmtree(folder, ignore_errors=True)
+        return True
     try:
         fd = os.open(lock, os.O_RDWR | getattr(os, "O_CLOEXEC", 0))
     except OSError:
         return False
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
     except OSError:
-        return False
+        os.close(fd)
+        return False  # someone alive holds it
+    try:
+        shutil.rmtree(folder, ignore_errors=True)
+        lock.unlink(missing_ok=True)
+        return True
     finally:
         os.close(fd)
 

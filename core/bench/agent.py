@@ -455,6 +455,8 @@ def input_feeds(np, session, data_path):
             loaded.close()
         raise AgentError("user", "The input data %s does not load as .npy/.npz: %s" % (os.path.basename(data_path), exc))
     names = list(loaded.files) if hasattr(loaded, "files") else []
+    if hasattr(loaded, "close"):  # a .npz: its arrays are read, the archive can go
+        loaded.close()
     feeds = []
     for i, spec in enumerate(session.inputs):
         if spec["name"] in names:

@@ -119,7 +119,7 @@ def test_a_root_folder_that_is_not_ours_is_never_used(tmp_path):
     assert r.returncode == 0, r.stderr
     used = Path(r.stdout.strip())
     assert elsewhere not in used.parents and list(elsewhere.iterdir()) == []
-    assert used.parent.parent == tmp_path and not used.exists()  # a fresh private folder, removed at exit
+    assert used.parent.parent == tmp_path and not used.exists() and not used.parent.exists()  # fresh, private, gone at exit
 
 
 def test_a_too_open_root_of_ours_is_made_private(tmp_path):
