@@ -22,8 +22,9 @@ MAX_CONFIG_BYTES = 64 * 2**20  # a model config larger than this is not a model 
 LOOP_BACK_EDGE_OPS = frozenset({"NextIteration", "RefNextIteration"})
 
 
-def check_zip(path: Path) -> None:
-    """Read only the archive's directory: UserError if a member claims an absurd unpacked size."""
+def check_zip(path: Path, kind: str = "Keras model") -> None:
+    """Read only the archive's directory: UserError if a member claims an absurd unpacked size for a
+    real `kind`."""
     try:
         with zipfile.ZipFile(path) as z:
             members = z.infolist()
@@ -35,7 +36,7 @@ def check_zip(path: Path) -> None:
         if m.file_size > _BOMB_FLOOR and (m.file_size > MAX_ZIP_RATIO * packed or m.file_size > 64 * on_disk):
             raise UserError(
                 f"{path} is refused: its member {m.filename} would unpack to {_gb(m.file_size)} from "
-                f"{_gb(m.compress_size)} ({m.file_size // packed:,}x), which no real Keras model does (a zip bomb); "
+                f"{_gb(m.compress_size)} ({m.file_size // packed:,}x), which no real {kind} does (a zip bomb); "
                 "nothing was extracted."
             )
         if m.filename == "config.json" and m.file_size > MAX_CONFIG_BYTES:

@@ -178,6 +178,10 @@ def _array_file(path: Path, inputs, limit: int):
 
     import zipfile
 
+    from ..loaders.limits import check_zip
+
+    if zipfile.is_zipfile(path):  # a .npz unpacks its arrays whole: refuse a zip bomb from its directory
+        check_zip(path, kind="set of samples")
     try:
         data = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:

@@ -321,3 +321,19 @@ def test_command_line_exit_2_one_sentence_nothing_written(tmp_path, case):
     assert BAD[case][1] in line and str(named) in line
     one_sentence(line, given, named)
     assert not out.exists() and not (tmp_path / "UNPICKLED").exists()
+
+
+def test_a_zip_bomb_npz_as_verification_data_is_refused_before_unpacking(tmp_path):
+    from edgewizard.core.verify.data import VerifyData, load_inputs
+
+    path = tmp_path / "bomb.npz"
+    _zip_bomb_npz(path, 25_000)  # 102 MB unpacked from ~0.1 MB: verify reads whole arrays, so it must not open it
+    tracemalloc.start()
+    try:
+        with pytest.raises(UserError, match=r"bomb.npz is refused: its member x.npy would unpack to 97.7 MB .* "
+                                            r"which no real set of samples does \(a zip bomb\); nothing was extracted\."):
+            load_inputs(VerifyData.from_path(str(path)), (SAMPLE_INPUT,))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 5 * 2**20, peak
