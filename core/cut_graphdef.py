@@ -5,6 +5,7 @@ and the result is checked to run and to give the original graph's values before 
 from __future__ import annotations
 
 import re
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -281,7 +282,10 @@ def _check(tf, original, cut, placeholders: dict, fetch: dict) -> None:
     act outside it: checking our own cut must not run code or write files from a model (DESIGN.md)."""
     import numpy as np
 
-    if _acts_outside(original):
+    outside = _acts_outside(original)
+    if outside:  # said in the step's log (the worker's stderr), so the skip is not silent
+        print(f"The cut was not checked numerically: the graph holds {', '.join(outside)}, which may act outside "
+              "it, and EdgeWizard does not run such graphs.", file=sys.stderr, flush=True)
         return
 
     rng = np.random.default_rng(0)
