@@ -27,6 +27,8 @@ def verify(
     thresholds: Thresholds = Thresholds(),
     progress: ProgressFn = _no_progress,
 ) -> VerifyReport:
+    """Run the cut of `source` and each artifact on `data`; compare every output. Raises UserError
+    for a missing artifact, data that does not fit the inputs, or an artifact that is not this model."""
     from ..cut import cut as cut_model
 
     started = time.monotonic()

@@ -56,35 +56,29 @@ def open_files(pid: int | str = "self") -> dict[int, str]:
     return found
 
 
-def thread_names(pid: int | str = "self") -> list[str]:
-    names = []
+def _per_thread(pid: int | str, name: str) -> list[str]:
+    """The text of /proc/PID/task/*/NAME, one entry per thread still there when read."""
     try:
         tasks = os.listdir(f"/proc/{pid}/task")
     except OSError:
-        return names
+        return []
+    texts = []
     for tid in tasks:
         try:
-            with open(f"/proc/{pid}/task/{tid}/comm") as f:
-                names.append(f.read().strip())
+            with open(f"/proc/{pid}/task/{tid}/{name}") as f:
+                texts.append(f.read())
         except OSError:
-            pass
-    return sorted(names)
+            pass  # the thread ended while we looked
+    return texts
+
+
+def thread_names(pid: int | str = "self") -> list[str]:
+    return sorted(t.strip() for t in _per_thread(pid, "comm"))
 
 
 def children(pid: int | str = "self") -> list[int]:
     """Direct child processes, oldest first."""
-    kids: list[int] = []
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return kids
-    for tid in tasks:
-        try:
-            with open(f"/proc/{pid}/task/{tid}/children") as f:
-                kids += [int(k) for k in f.read().split()]
-        except (OSError, ValueError):
-            pass
-    return sorted(kids)
+    return sorted(int(k) for t in _per_thread(pid, "children") for k in t.split())
 
 
 def settle(pid: int | str, baseline: Usage, timeout_s: float = 10.0, fd_slack: int = 0, thread_slack: int = 0) -> Usage:
