@@ -8,6 +8,9 @@ order; afterwards a line "stop" (or end of input) asks for a graceful stop.
 Agent -> host on stdout, one JSON object per line with a "type": hello (protocol, versions) first;
 then ready (runtime, device, inputs), warmup {ms}, batch {ms, t: seconds since measuring began},
 probe {...}, error {kind: user|missing|device|internal, message, details}; always end {reason, count}.
+Since agent 1.1 the request may carry "precision" (null = the device's default, or f32/f16/bf16, OpenVINO
+only) and ready says which precision the device really used ("precision") and what its default is
+("default_precision"); an older host leaves them out and an older agent does not send them.
 Run by hand: python3 agent.py MODEL --device tflite:CPU -n 100   (or --probe)."""
 import argparse
 import ctypes
@@ -25,7 +28,7 @@ import time
 import traceback
 
 PROTOCOL = 1
-AGENT_VERSION = "1.0"
+AGENT_VERSION = "1.1"
 FLUSH_S = 0.05  # a batch of latencies at least every 50 ms ...
 MAX_BATCH = 2000  # ... or every 2000 samples, whichever comes first
 USB_IDS = {
@@ -41,6 +44,9 @@ MYRIAD_INSTALL = "a Python 3.7-3.10 environment with openvino 2022.3 (pip instal
 OPENVINO_HINTS = {"NPU": "an Intel NPU needs a Core Ultra processor and Intel's NPU driver",
                   "GPU": "an Intel GPU needs Intel's GPU compute runtime (intel-opencl-icd on Linux)"}
 EXIT_CODES = {"user": 2, "missing": 3}
+# OpenVINO's INFERENCE_PRECISION_HINT values a person may ask for. Without one the device picks its own
+# default, which on CPUs with AMX / AVX512-BF16 is bf16 even for an FP32 model.
+PRECISIONS = ("f32", "f16", "bf16")
 
 
 class AgentError(Exception):
@@ -290,6 +296,7 @@ def probe():
         for name in core.available_devices:
             if name != "MYRIAD":  # listed below as "myriad"
                 add("openvino:" + name, "OpenVINO %s (%s)" % (name, _ov_name(core, name)), "")
+                devices[-1]["default_precision"] = _precision_name(_property(core, name, "INFERENCE_PRECISION_HINT"))
         for name in ("GPU", "NPU"):
             if not any(d.split(".")[0] == name for d in core.available_devices):
                 add("openvino:" + name, "OpenVINO " + name, _no_openvino_device(version, name, core.available_devices))
@@ -373,8 +380,24 @@ class TFLiteSession(object):
         self.interpreter.set_tensor(self._details[index]["index"], array)
 
 
+def _precision_name(value):
+    """'f32' for openvino.Type.f32 (or the string OpenVINO 2022 returns), None when unknown."""
+    if value is None:
+        return None
+    name = value.get_type_name() if hasattr(value, "get_type_name") else str(value)
+    return {"float32": "f32", "float16": "f16", "bfloat16": "bf16", "FP32": "f32", "FP16": "f16",
+            "BF16": "bf16"}.get(name, name) or None
+
+
+def _property(obj, *args):
+    try:
+        return obj.get_property(*args)
+    except Exception:  # a device or an old runtime without the property
+        return None
+
+
 class OpenVINOSession(object):
-    def __init__(self, path, device, threads):
+    def __init__(self, path, device, threads, precision=None):
         if device == "MYRIAD":
             problem = myriad_problem()
             if problem:
@@ -388,16 +411,32 @@ class OpenVINOSession(object):
             model = core.read_model(path)
         except Exception as exc:
             raise AgentError("user", "OpenVINO could not read %s: %s" % (os.path.basename(path), exc))
-        if model.is_dynamic():
-            raise AgentError("user", "The model has dynamic input shapes; convert it with fixed shapes (--shape) to benchmark it.")
+        # Only the inputs matter: a model whose inner shapes are computed at run time (a detector's
+        # anchor grid from Range ops) has model.is_dynamic() true, yet compiles and runs.
+        dynamic = ["%s (shape %s)" % (_port_label(i, p), p.get_partial_shape()) for i, p in enumerate(model.inputs)
+                   if p.get_partial_shape().is_dynamic]
+        if dynamic:
+            raise AgentError("user", "The model's input%s %s %s not fixed in size; convert it with fixed input shapes "
+                             "(--shape) to benchmark it." % ("s" if len(dynamic) > 1 else "", ", ".join(dynamic),
+                                                               "are" if len(dynamic) > 1 else "is"))
+        self.default_precision = _precision_name(_property(core, device, "INFERENCE_PRECISION_HINT"))
         config = {"PERFORMANCE_HINT": "LATENCY"}
         if threads and device == "CPU":
             config["INFERENCE_NUM_THREADS"] = int(threads)
+        if precision and device == "MYRIAD":
+            raise AgentError("user", "The Neural Compute Stick 2 always computes in f16; run it at the device's default precision.")
+        if precision:
+            config["INFERENCE_PRECISION_HINT"] = precision
         try:
             compiled = core.compile_model(model, device, config)
         except Exception as exc:
             raise AgentError("user", "OpenVINO could not compile %s for %s: %s" % (os.path.basename(path), device, _first_line(exc)),
                              str(exc))
+        # What the device really computes in: a hint it cannot honour (f16 on a CPU without FP16
+        # arithmetic) falls back silently, so read it back rather than repeat the request.
+        self.precision = _precision_name(_property(compiled, "INFERENCE_PRECISION_HINT"))
+        if device == "MYRIAD":
+            self.precision = self.default_precision = "f16"
         self.request = compiled.create_infer_request()
         self.inputs = [self._port(i, p, self.request.get_input_tensor(i)) for i, p in enumerate(compiled.inputs)]
         self.outputs = [self._port(i, p, self.request.get_output_tensor(i)) for i, p in enumerate(compiled.outputs)]
@@ -412,19 +451,31 @@ class OpenVINOSession(object):
 
     @staticmethod
     def _port(index, port, tensor):
-        try:
-            name = port.get_any_name()
-        except RuntimeError:
-            name = "port%d" % index
-        return {"name": name, "shape": [int(x) for x in tensor.shape], "dtype": tensor.data.dtype.name}
+        return {"name": _port_label(index, port), "shape": [int(x) for x in tensor.shape], "dtype": tensor.data.dtype.name}
 
     def set_input(self, index, array):
         self.request.get_input_tensor(index).data[...] = array
 
 
+def _port_label(index, port):
+    try:
+        return "'%s'" % port.get_any_name()
+    except RuntimeError:  # an unnamed port
+        return "port%d" % index
+
+
+def _tflite_only(session_factory):
+    def open_session(path, option, threads, precision=None):
+        if precision:
+            raise AgentError("user", "A precision can be chosen only for OpenVINO devices; LiteRT runs the model "
+                             "in the precision it was converted to.")
+        return session_factory(path, option, threads)
+    return open_session
+
+
 RUNTIMES = {
-    "tflite": lambda path, option, threads: TFLiteSession(path, threads),
-    "edgetpu": lambda path, option, threads: TFLiteSession(path, threads, edgetpu_option=option),
+    "tflite": _tflite_only(lambda path, option, threads: TFLiteSession(path, threads)),
+    "edgetpu": _tflite_only(lambda path, option, threads: TFLiteSession(path, threads, edgetpu_option=option)),
     "openvino": OpenVINOSession,
     "myriad": OpenVINOSession,
 }
@@ -578,13 +629,17 @@ def run(request, paths, data, out, stop, counter):
     kind, option, canonical = parse_device(request.get("device"))
     if not paths:
         raise AgentError("user", "No model file was given.")
+    precision = request.get("precision")
+    if precision is not None and precision not in PRECISIONS:
+        raise AgentError("user", "Precision %r is not one of %s." % (precision, ", ".join(PRECISIONS)))
     started = time.perf_counter()
-    session = RUNTIMES[kind](paths[0], option, request.get("threads"))
+    session = RUNTIMES[kind](paths[0], option, request.get("threads"), precision)
     np = need_numpy()
     feeds = input_feeds(np, session, data)
     out.send("ready", runtime=session.runtime, runtime_version=session.version, device=canonical,
              device_name=session.device_name, load_ms=round((time.perf_counter() - started) * 1000.0, 3),
-             threads=request.get("threads"), inputs=session.inputs, outputs=session.outputs, notes=session.notes)
+             threads=request.get("threads"), inputs=session.inputs, outputs=session.outputs, notes=session.notes,
+             precision=getattr(session, "precision", None), default_precision=getattr(session, "default_precision", None))
     return measure(session, feeds, request, out, stop, counter)
 
 
@@ -606,12 +661,13 @@ def request_from_argv(argv):
     p.add_argument("--seconds", type=float)
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--threads", type=int)
+    p.add_argument("--precision", choices=PRECISIONS)
     p.add_argument("--data")
     p.add_argument("--probe", action="store_true")
     a = p.parse_args(argv)
     files = [{"name": os.path.basename(a.model), "path": os.path.abspath(a.model)}] if a.model else []
     return {"protocol": PROTOCOL, "action": "probe" if a.probe else "run", "device": a.device, "count": a.count,
-            "seconds": a.seconds, "warmup": a.warmup, "threads": a.threads, "files": files,
+            "seconds": a.seconds, "warmup": a.warmup, "threads": a.threads, "precision": a.precision, "files": files,
             "data": {"name": a.data, "path": os.path.abspath(a.data)} if a.data else None}
 
 

@@ -19,6 +19,7 @@ class DeviceStatus:
     title: str  # plain words: "Coral Edge TPU"
     ready: bool
     reason: str  # when not ready: one sentence on what to plug in or install
+    default_precision: Optional[str] = None  # OpenVINO devices: the precision it computes in unless told ("bf16")
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,8 @@ def from_report(report: dict, where: str) -> Discovery:
         edgetpu_library=str(lib.get("name", "")),
         edgetpu_library_loads=bool(lib.get("loads")),
         edgetpu_library_error=str(lib.get("error", "")),
-        devices=tuple(DeviceStatus(d["device"], d["title"], bool(d["ready"]), d.get("reason", "")) for d in report["devices"]),
+        devices=tuple(DeviceStatus(d["device"], d["title"], bool(d["ready"]), d.get("reason", ""),
+                                   d.get("default_precision")) for d in report["devices"]),
     )
 
 

@@ -66,6 +66,23 @@ class BenchResult:
     error: Optional[str] = None
     device_name: str = ""  # "OpenVINO CPU (Intel Core i7-...)", "Coral Edge TPU"
     notes: tuple[str, ...] = ()  # the agent's remarks, e.g. a model not compiled for the Edge TPU
+    # OpenVINO only (None elsewhere): what the device computed in, read back from the compiled model;
+    # its default; and what was asked for (None: the default).
+    precision: Optional[str] = None
+    default_precision: Optional[str] = None
+    precision_requested: Optional[str] = None
+
+    @property
+    def precision_label(self) -> str:
+        """'bf16 (this device's default)', 'f32 (asked for; default bf16)', or '' where not OpenVINO."""
+        if not self.precision:
+            return ""
+        if self.precision_requested is None:
+            return f"{self.precision} (this device's default)"
+        if self.precision != self.precision_requested:
+            return f"{self.precision} (asked for {self.precision_requested}, which this device cannot compute)"
+        default = f"; default {self.default_precision}" if self.default_precision and self.default_precision != self.precision else ""
+        return f"{self.precision} (asked for{default})"
 
     @classmethod
     def from_samples(cls, samples: Sequence[float], *, elapsed_s: float = 0.0, first_ms: Optional[float] = None,

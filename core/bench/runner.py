@@ -22,7 +22,7 @@ from .. import tempdirs
 from ..errors import EdgeWizardError, InternalError, MissingDependency, UserError
 from ..jobs import describe_exit as _describe_exit
 from . import protocol
-from .agent import AgentError, parse_device
+from .agent import PRECISIONS, AgentError, parse_device
 from .launch import Upload, Where, model_files, request_line, stdin_chunks
 from .result import BenchResult, SampleBuffer
 
@@ -36,6 +36,20 @@ def canonical_device(text: str) -> str:
         return parse_device(text)[2]
     except AgentError as exc:
         raise UserError(exc.message) from None
+
+
+_PRECISION_ALIASES = {"fp32": "f32", "float32": "f32", "fp16": "f16", "float16": "f16", "bfloat16": "bf16"}
+
+
+def canonical_precision(text: Optional[str]) -> Optional[str]:
+    """None (the device's own default) or one of f32/f16/bf16, from the ways a person writes them."""
+    if text is None or str(text).strip().lower() in ("", "default", "device", "auto"):
+        return None
+    low = str(text).strip().lower()
+    low = _PRECISION_ALIASES.get(low, low)
+    if low not in PRECISIONS:
+        raise UserError(f"Precision {text!r} is not one of default, f32, f16 or bf16.")
+    return low
 
 
 def default_device(model_name: str) -> str:
@@ -55,6 +69,7 @@ class BenchRequest:
     seconds: Optional[float] = None
     warmup: int = 5
     threads: Optional[int] = None
+    precision: Optional[str] = None  # OpenVINO's inference precision: None = the device's default, f32, f16, bf16
     data: Optional[str] = None  # .npy/.npz of input samples (cycled); None = random inputs
     where: Where = field(default_factory=Where)
     load_timeout_s: float = 300.0  # until the first inference is done (an NPU compile can be slow)
@@ -63,6 +78,10 @@ class BenchRequest:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "device", canonical_device(self.device))
+        object.__setattr__(self, "precision", canonical_precision(self.precision))
+        if self.precision and not self.device.startswith("openvino:"):
+            raise UserError(f"A precision can be chosen only for OpenVINO devices, not {self.device}: "
+                            "leave it at the device's default.")
         for name, low in (("count", 1), ("warmup", 0), ("threads", 1)):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < low):
@@ -230,7 +249,7 @@ class BenchRun:
                 raise UserError(f"The input data file {path} does not exist.")
             data = Upload(path, path.name)
         line = request_line(r.where, "run", files, data, device=r.device, count=r.count, seconds=r.seconds,
-                            warmup=r.warmup, threads=r.threads)
+                            warmup=r.warmup, threads=r.threads, precision=r.precision)
         self._agent = AgentProcess(r.where, line, files, data, r.agent_source)
         self._agent.start()
         threading.Thread(target=self._supervise, name="edgewizard-bench", daemon=True).start()
@@ -271,7 +290,8 @@ class BenchRun:
             runtime=runtime, warmup_count=len(self.warmup), load_ms=ready.get("load_ms"), threads=r.threads,
             model=Path(r.model).name, host=r.where.label, status=self.state if self.done else "running",
             error=self.error.message if self.error else None, device_name=str(ready.get("device_name", "")),
-            notes=tuple(str(n) for n in ready.get("notes") or ()))
+            notes=tuple(str(n) for n in ready.get("notes") or ()), precision=ready.get("precision"),
+            default_precision=ready.get("default_precision"), precision_requested=r.precision)
 
     # ---- the supervisor thread
     def _supervise(self) -> None:

@@ -26,7 +26,8 @@ def add_parser(sub) -> None:
         "--device into a temporary folder (tflite-float; openvino-fp32; openvino-fp16 for myriad; edgetpu needs "
         "edgetpu_compiler), which takes a few seconds. --json prints: device, runtime, count, first_ms, mean_ms, "
         "median_ms, p90_ms, p99_ms, min_ms, max_ms, throughput_fps, stdev_ms, elapsed_s, warmup_count, load_ms, "
-        "threads, model, host, status, error, device_name, notes. Exit code 3 when the device or its runtime is missing.",
+        "threads, model, host, status, error, device_name, notes, precision, default_precision, precision_requested. "
+        "Exit code 3 when the device or its runtime is missing.",
     )
     p.add_argument("model", nargs="?", help="converted model file (default: the bundled sample, converted for --device)")
     p.add_argument("--device", "-d", metavar="D", help="tflite:CPU, edgetpu, edgetpu:usb:0, openvino:CPU, openvino:GPU, "
@@ -40,6 +41,9 @@ def add_parser(sub) -> None:
     g.add_argument("--seconds", type=float, metavar="S", help=f"measure for S seconds (default {DEFAULT_SECONDS:g})")
     p.add_argument("--warmup", type=int, default=5, metavar="N", help="inferences run first and left out of the statistics (default 5)")
     p.add_argument("--threads", type=int, metavar="N", help="CPU threads for LiteRT / OpenVINO CPU (default: the runtime's)")
+    p.add_argument("--precision", metavar="P", default="default",
+                   help="OpenVINO devices: the precision to compute in, f32, f16 or bf16 (default: the device's own, which "
+                   "is bf16 on CPUs with AMX or AVX512-BF16); the precision the device really used is reported")
     p.add_argument("--data", metavar="FILE", help=".npy/.npz of input samples, cycled (default: random inputs)")
     p.add_argument("--csv", metavar="FILE", help="write every latency (index, phase, latency_ms) to FILE")
     p.add_argument("--timeout", type=float, default=60.0, metavar="S", help="stop a run that sends nothing for S seconds as hung (default 60)")
@@ -52,7 +56,7 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from ..bench.devices import discover
     from ..bench.launch import Where
-    from ..bench.runner import BenchRequest, canonical_device, default_device
+    from ..bench.runner import BenchRequest, canonical_device, canonical_precision, default_device
 
     where = Where(python=args.runtime_python, ssh_host=args.ssh)
     if args.probe:
@@ -61,6 +65,7 @@ def run(args) -> int:
                           "devices": [d.__dict__ for d in found.devices]}, indent=2) if args.json else found.summary())
         return 0
     device = canonical_device(args.device or default_device(args.model or ""))
+    precision = canonical_precision(args.precision)
     kind = "edgetpu" if device.startswith("edgetpu") else device.split(":")[0]
     tmp = None
     try:
@@ -76,7 +81,8 @@ def run(args) -> int:
             tmp = tempdirs.mkdtemp("bench-sample-")
             model = convert_sample(SAMPLE_TARGET[kind], tmp, quiet=args.json)
         seconds = args.seconds if args.seconds is not None else (None if args.count else DEFAULT_SECONDS)
-        request = BenchRequest(str(model), device, count=args.count, seconds=seconds, warmup=args.warmup, threads=args.threads, data=args.data, where=where, idle_timeout_s=args.timeout)
+        request = BenchRequest(str(model), device, count=args.count, seconds=seconds, warmup=args.warmup, threads=args.threads, precision=precision, data=args.data, where=where,
+                               idle_timeout_s=args.timeout)
         return measure(request, args)
     finally:
         if tmp is not None:
@@ -162,6 +168,8 @@ def summary_text(r) -> str:
         f"min {r.min_ms:.3f}  max {r.max_ms:.3f}",
         f"Throughput:  {r.throughput_fps:,.1f} inferences/s",
     ]
+    if r.precision_label:
+        lines.insert(2, f"Precision:   {r.precision_label}")
     lines += [f"Note: {n}" for n in r.notes]
     return "\n".join(lines)
 

@@ -358,6 +358,13 @@ def _run_name(b: dict) -> str:
     return f"{model} on {where}" if model else str(where)
 
 
+def _precision(run: dict) -> str:
+    used, asked = run.get("precision"), run.get("precision_requested")
+    if not used:
+        return "as converted" if not str(run.get("device", "")).startswith("openvino:") else ""
+    return f"{used} ({'asked for' if asked else 'device default'})"
+
+
 def _benchmarks(runs: list[dict]) -> str:
     cols = [("first_ms", "first"), ("mean_ms", "mean"), ("median_ms", "median"), ("p90_ms", "p90"), ("p99_ms", "p99"),
             ("min_ms", "min"), ("max_ms", "max")]
@@ -366,15 +373,17 @@ def _benchmarks(runs: list[dict]) -> str:
     for r in runs:
         num = lambda k: svg.fmt_number(r[k]) if isinstance(r.get(k), (int, float)) else ""  # noqa: E731
         speed = f"{base / r['median_ms']:.2f}×" if base and isinstance(r.get("median_ms"), (int, float)) and r["median_ms"] > 0 else ""
-        rows.append([esc(_run_name(r)), esc(r.get("runtime", "")), esc(r.get("count", ""))] + [num(k) for k, _ in cols] +
+        rows.append([esc(_run_name(r)), esc(r.get("runtime", "")), esc(_precision(r)), esc(r.get("count", ""))] + [num(k) for k, _ in cols] +
                     [num("throughput_fps"), speed])
         ranges.append({"name": _run_name(r), "median": r.get("median_ms"), "p90": r.get("p90_ms"), "p99": r.get("p99_ms"),
                        "min": r.get("min_ms"), "max": r.get("max_ms")})
         if r.get("latencies_ms"):
             series.append((_run_name(r), [float(x) for x in r["latencies_ms"] if isinstance(x, (int, float))]))
     out = ["<section><h2>Benchmarks</h2>",
-           table(["run", "runtime", "count"] + [f"{t} ms" for _, t in cols] + ["fps", "speed-up"], rows, set(range(2, 12)), "compact"),
-           f"<p class='muted'>Speed-up: median latency relative to the first run ({esc(_run_name(runs[0]))}).</p>"]
+           table(["run", "runtime", "precision", "count"] + [f"{t} ms" for _, t in cols] + ["fps", "speed-up"], rows,
+                 set(range(3, 13)), "compact"),
+           f"<p class='muted'>Speed-up: median latency relative to the first run ({esc(_run_name(runs[0]))}). Precision: "
+           "what the device computed in, as OpenVINO reported it; a TensorFlow Lite model runs as it was converted.</p>"]
     if any(x["median"] is not None for x in ranges):
         out.append(figure(svg.latency_ranges(ranges, "Latency per run"), "Latency per inference, per run (ms)."))
     if series:

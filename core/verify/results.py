@@ -87,6 +87,7 @@ class ArtifactCheck:
     notes: list[str] = field(default_factory=list)
     inputs: list[dict] = field(default_factory=list)  # name, dtype, and scale/zero_point/range if quantized
     seconds: float = 0.0
+    inference_precision: str = ""  # what the device computed in, where the runtime says (OpenVINO: "f32", "f16")
 
 
 @dataclass

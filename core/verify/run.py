@@ -101,7 +101,7 @@ def _check_artifact(path, cut, arrays, reference, labels, labelled, images, batc
     return ArtifactCheck(
         path=str(path.resolve()), file=path.name, targets=targets, runtime=runner.runtime, precision=runner.precision,
         status="flagged" if found else "ok", outputs=outputs, flags=found, inputs=runner.inputs,
-        seconds=round(time.monotonic() - t0, 3),
+        seconds=round(time.monotonic() - t0, 3), notes=list(runner.notes), inference_precision=runner.inference_precision,
     )
 
 

@@ -19,7 +19,9 @@ class Runner:
     """One model ready to run. `inputs[i]` describes the model input fed with cut input i."""
 
     runtime = ""
-    precision = ""
+    precision = ""  # what the file stores: "float32", "float16", "int8", ...
+    inference_precision = ""  # what the device computed in, where the runtime says (OpenVINO): "f32", "f16"
+    notes: tuple = ()
 
     def __init__(self) -> None:
         self.inputs: list[dict] = []  # name, dtype, shape, and scale/zero_point/range when quantized
@@ -139,7 +141,7 @@ def _tflite_precision(graph) -> str:
 class OpenVINORunner(Runner):
     runtime = "openvino"
 
-    def __init__(self, path: Path, cut: CutModel, device: str = "CPU") -> None:
+    def __init__(self, path: Path, cut: CutModel, device: str = "CPU", reference: bool = False) -> None:
         super().__init__()
         from ..loaders.openvino_loader import core
 
@@ -161,8 +163,11 @@ class OpenVINORunner(Runner):
                     shapes[i] = list(t.shape)
             if shapes:
                 model.reshape(shapes)
-            self.precision = _openvino_precision(model)
-            self.compiled = ov_core.compile_model(model, device)
+            self.precision = "float32 (original)" if reference else _openvino_precision(model)
+            hint = exact_hint(ov_core, device, self.precision)
+            self.compiled = ov_core.compile_model(model, device, {"INFERENCE_PRECISION_HINT": hint})
+            self.inference_precision = _hint_name(self.compiled.get_property("INFERENCE_PRECISION_HINT"))
+            self.notes = (_precision_note(ov_core, device, self.precision, self.inference_precision),)
         except UserError:
             raise
         except Exception as exc:  # OpenVINO raises RuntimeError with multi-line texts
@@ -186,6 +191,41 @@ class OpenVINORunner(Runner):
         except Exception as exc:
             raise UserError(f"{self.label} does not take the original model's inputs: {str(exc).strip().splitlines()[0][:300]}") from exc
         return [np.asarray(result[p], dtype=np.float32) for p in self.compiled.outputs]
+
+
+def exact_hint(ov_core, device: str, stored: str) -> str:
+    """The INFERENCE_PRECISION_HINT for an exact check of a model stored in `stored` precision.
+
+    Left to itself OpenVINO's CPU plugin computes in bf16 on CPUs with AMX / AVX512-BF16, so an FP32
+    model would look 1e-2 off its original on some machines and exact on others. FP32 and INT8 IR
+    (its float parts) are run in f32; an FP16 IR in f16 where the device has FP16 arithmetic, as the
+    NCS2, GPUs and NPUs run it, else in f32."""
+    if stored == "float16":
+        try:
+            caps = ov_core.get_property(device, "OPTIMIZATION_CAPABILITIES")
+        except Exception:  # a device without the property: stay exact
+            caps = ()
+        if "FP16" in caps:
+            return "f16"
+    return "f32"
+
+
+def _hint_name(value) -> str:
+    name = value.get_type_name() if hasattr(value, "get_type_name") else str(value)
+    return {"float32": "f32", "float16": "f16", "bfloat16": "bf16"}.get(name, name)
+
+
+def _precision_note(ov_core, device: str, stored: str, used: str) -> str:
+    try:
+        default = _hint_name(ov_core.get_property(device, "INFERENCE_PRECISION_HINT"))
+    except Exception:
+        default = ""
+    why = ", this device's default" if used == default else (
+        f" for an exact check (left to itself this {device} computes in {default})" if default else " for an exact check")
+    if stored == "float16" and used != "f16":
+        return (f"OpenVINO ran this FP16 model in {used} on {device}: this {device} has no FP16 arithmetic, so the check "
+                "shows the rounding of the FP16 weights, not FP16 arithmetic.")
+    return f"OpenVINO ran this model in {used} on {device}{why}."
 
 
 def _openvino_precision(model) -> str:
@@ -227,7 +267,7 @@ def open_reference(cut: CutModel) -> Runner:
     if cut.kind == "tflite":
         return TFLiteRunner(Path(cut.path), cut)
     if cut.kind in ("openvino_ir", "onnx"):
-        return OpenVINORunner(Path(cut.path), cut)
+        return OpenVINORunner(Path(cut.path), cut, reference=True)
     raise UserError(f"Cannot run a {cut.kind} model to compare with.")
 
 

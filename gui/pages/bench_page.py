@@ -26,8 +26,10 @@ DEVICES = (("tflite:CPU", "CPU with TensorFlow Lite (LiteRT)"), ("edgetpu", "Cor
            ("openvino:NPU", "Intel NPU with OpenVINO"), ("myriad", "Neural Compute Stick 2 (OpenVINO 2022.3)"))
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2")
 STATS = ("count", "first_ms", "median_ms", "p90_ms", "p99_ms", "mean_ms", "min_ms", "max_ms", "throughput_fps")
-TABLE = ("Run", "Model", "Device", "N", "Median", "p90", "p99", "/s", "First", "Speed-up", "Status")
-TABLE_TIPS = {"N": "inferences measured", "Median": "ms", "p90": "ms", "p99": "ms",
+PRECISIONS = ((None, "Device's default"), ("f32", "float32 (exact)"), ("f16", "float16"), ("bf16", "bfloat16"))
+TABLE = ("Run", "Model", "Device", "Precision", "N", "Median", "p90", "p99", "/s", "First", "Speed-up", "Status")
+TABLE_TIPS = {"Precision": "what the device computed in (OpenVINO reports it; a TensorFlow Lite model runs as it was converted)",
+              "N": "inferences measured", "Median": "ms", "p90": "ms", "p99": "ms",
               "/s": "inferences per second", "First": "the very first inference, cold (ms)",
               "Speed-up": "median of the baseline run / median of this run"}
 
@@ -121,6 +123,15 @@ class BenchmarkPage(WizardPage):
         form.addRow("&Inferences:", self.count)
         form.addRow("&Warm-up:", self.warmup)
         form.addRow("&Threads:", self.threads)
+        self.precision = QComboBox(self)
+        for key, text in PRECISIONS:
+            self.precision.addItem(text, key)
+        self.precision.setToolTip("What OpenVINO computes in. Left to itself, a CPU with AMX or AVX512-BF16 runs even "
+                                  "a float32 model in bfloat16: faster, slightly less exact.")
+        form.addRow("&Precision:", self.precision)
+        self._default_precisions: dict[str, str] = {}
+        self.device.currentIndexChanged.connect(self._device_changed)
+        self._device_changed()
         self.data = QComboBox(self)
         self.data.addItem("Random inputs", "")
         form.addRow("Input data:", self.data)
@@ -267,10 +278,24 @@ class BenchmarkPage(WizardPage):
         return Where()
 
     def request(self) -> BenchRequest:
+        openvino = str(self.device.currentData()).startswith("openvino:")
         return BenchRequest(model=self.model.currentData() or "", device=self.device.currentData(),
                             count=self.count.value(), warmup=self.warmup.value(),
                             threads=self.threads.value() or None, data=self.data.currentData() or None,
-                            where=self.where())
+                            precision=self.precision.currentData() if openvino else None, where=self.where())
+
+    def _device_changed(self) -> None:
+        """Only OpenVINO lets a precision be chosen; its default is named once the device was found."""
+        device = str(self.device.currentData())
+        openvino = device.startswith("openvino:")
+        self.precision.setEnabled(openvino)
+        if not openvino:
+            self.precision.setItemText(0, "As the model was converted")
+            self.precision.setCurrentIndex(0)
+            return
+        default = self._default_precisions.get(device)
+        where = "this CPU" if device == "openvino:CPU" else f"this {device.split(':')[1]}"
+        self.precision.setItemText(0, f"Device's default ({default} on {where})" if default else "Device's default")
 
     # -- running
     def on_enter(self) -> None:
@@ -281,6 +306,8 @@ class BenchmarkPage(WizardPage):
     def _on_discovered(self, func: str, found) -> None:
         if func != DISCOVER:
             return
+        self._default_precisions = {d.device: d.default_precision for d in found.devices if d.default_precision}
+        self._device_changed()
         ready = [d.title for d in found.devices if d.ready]
         missing = [f"<p><b>{d.title}</b>: {d.reason}</p>" for d in found.devices if not d.ready]
         self.devices_label.setText(f"Ready here: {', '.join(ready) or 'nothing'}.")
@@ -414,7 +441,8 @@ class BenchmarkPage(WizardPage):
             speed = (f"{base_median / res.median_ms:.2f}×" if base_median and res and res.median_ms else "—")
             status = res.status if res else "starting"
             device = req.device if not (req.where.remote or req.where.python) else f"{req.device} ({req.where.label})"
-            values = (f"#{run.number}", Path(req.model).name, device,
+            precision = res.precision if res and res.precision else "—" if req.device.startswith("openvino:") else "as converted"
+            values = (f"#{run.number}", Path(req.model).name, device, precision,
                       _fmt(res.count if res else None), _fmt(res and res.median_ms), _fmt(res and res.p90_ms),
                       _fmt(res and res.p99_ms), _fmt(res and res.throughput_fps, 1),
                       _fmt(res and res.first_ms), speed, status)

@@ -11,6 +11,7 @@ from edgewizard.core.convert.base import ConvertOptions
 from edgewizard.core.convert.run import convert
 from edgewizard.core.plan import LoadOptions, Selection
 from tests.models.openpose import make_openpose
+from tests.core import OPENVINO_EXACT
 
 TARGETS = ["tflite-float", "tflite-fp16", "tflite-dynamic", "tflite-int8", "edgetpu", "openvino-fp32", "openvino-fp16"]
 OUTPUTS = ("Mconv7_stage2_L1", "Mconv7_stage2_L2")
@@ -58,7 +59,7 @@ def test_openvino_models_have_one_input_and_two_outputs(result, name):
     import openvino as ov
 
     model_path, out, _ = result
-    compiled = ov.Core().compile_model(str(out / f"openpose model_{name}.xml"), "CPU")
+    compiled = ov.Core().compile_model(str(out / f"openpose model_{name}.xml"), "CPU", OPENVINO_EXACT)
     assert len(compiled.inputs) == 1 and list(compiled.inputs[0].get_shape()) == list(SHAPE)
     assert len(compiled.outputs) == 2
     assert all(any(n in o.get_names() for n in OUTPUTS) for o in compiled.outputs)

@@ -16,6 +16,7 @@ from edgewizard.core.convert.run import STAGING_PREFIX, convert
 from edgewizard.core.errors import UserError
 from edgewizard.core.plan import LoadOptions, Selection
 from edgewizard.core.samples import sample_calibration_path, sample_model_path, sample_test_path
+from tests.core import OPENVINO_EXACT
 
 ALL = ["tflite-float", "tflite-fp16", "tflite-dynamic", "tflite-int8", "edgetpu", "openvino-fp32", "openvino-fp16"]
 CALIB = CalibrationSpec(sources=((None, str(sample_calibration_path())),))
@@ -67,7 +68,7 @@ def run_tflite(path, x):
 def run_openvino(xml, x):
     import openvino as ov
 
-    compiled = ov.Core().compile_model(str(xml), "CPU")
+    compiled = ov.Core().compile_model(str(xml), "CPU", OPENVINO_EXACT)
     return np.array([compiled(s[None])[0][0] for s in x]), compiled
 
 

@@ -10,6 +10,7 @@ from edgewizard.core.convert.base import ConvertOptions
 from edgewizard.core.convert.run import convert
 from edgewizard.core.plan import LoadOptions, Selection
 from tests.models import tf_graphs as g
+from tests.core import OPENVINO_EXACT
 
 TARGETS = ["tflite-float", "tflite-int8", "openvino-fp32", "openvino-fp16"]
 SYNTH = ConvertOptions(calibration=CalibrationSpec(sources=((None, "synthetic"),), samples=8))
@@ -29,7 +30,7 @@ def _run_tflite(path, x):
 def _run_ov(path, x):
     import openvino as ov
 
-    compiled = ov.Core().compile_model(str(path), "CPU")
+    compiled = ov.Core().compile_model(str(path), "CPU", OPENVINO_EXACT)
     res = compiled(x)
     return {next(iter(sorted(o.get_names()))): res[o] for o in compiled.outputs}, compiled
 

@@ -24,7 +24,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 EXE = str(Path(sys.executable).with_name("edgewizard"))
 
 
-def bench_run(model, device, runtime, median, n=300, seed=0, host="this computer"):
+def bench_run(model, device, runtime, median, n=300, seed=0, host="this computer", precision=None):
     """A result in the format of `edgewizard bench --json` (BenchResult.to_dict()), with its latencies:
     test data for the page, not a measurement."""
     rng = np.random.default_rng(seed)
@@ -34,7 +34,8 @@ def bench_run(model, device, runtime, median, n=300, seed=0, host="this computer
             "median_ms": s[n // 2], "p90_ms": s[int(n * 0.9)], "p99_ms": s[int(n * 0.99)], "min_ms": s[0], "max_ms": s[-1],
             "stdev_ms": float(np.std(lat)), "throughput_fps": 1000 / float(np.mean(lat)), "elapsed_s": 1.0, "warmup_count": 5,
             "load_ms": 3.0, "threads": 2, "model": model, "host": host, "status": "finished", "error": None,
-            "device_name": device, "notes": [], "latencies_ms": lat}
+            "device_name": device, "notes": [], "latencies_ms": lat, "precision": precision,
+            "default_precision": precision, "precision_requested": None}
 
 
 def verdict(i, name, op, where, reason=""):
@@ -70,7 +71,7 @@ def folder(tmp_path_factory):
     save(verify(str(sample_model_path()), LoadOptions(), Selection(), files, VerifyData.from_path(str(sample_test_path()))), out)
     (out / "bench.json").write_text(json.dumps({"runs": [
         bench_run("digits_cnn_float.tflite", "tflite:CPU", "litert", 0.12),
-        bench_run("digits_cnn_fp16.xml", "openvino:CPU", "openvino", 0.05, seed=1),
+        bench_run("digits_cnn_fp16.xml", "openvino:CPU", "openvino", 0.05, seed=1, precision="bf16"),
     ]}))
     single = bench_run("digits_cnn_int8.tflite", "tflite:CPU", "litert", 0.08, seed=2, host="pi@raspberrypi")
     csv_lat = single.pop("latencies_ms")
@@ -101,6 +102,9 @@ def test_every_section_with_its_figures(folder, html):
     assert html.count('<svg class="chart"') == 2 + 3 + 2 + 1  # agreement, accuracy, 3 histograms, latency ranges, trace, sizes
     assert "Accuracy of the original model on these labelled inputs: <b>98.06%</b>" in html
     runs = [json.loads((folder / "bench-int8.json").read_text())] + json.loads((folder / "bench.json").read_text())["runs"]
+    # What each run computed in: OpenVINO says (here its CPU default, bf16); LiteRT runs the model as converted.
+    assert re.findall(r"<td>(bf16 \(device default\)|as converted)</td>", html) == ["as converted", "as converted",
+                                                                                       "bf16 (device default)"]
     speedups = re.findall(r"([0-9.]+)×</td>", html)
     assert speedups == [f"{runs[0]['median_ms'] / r['median_ms']:.2f}" for r in runs]  # relative to the first run
     assert "<b>9 of 11 ops on the Edge TPU; 1 the Edge TPU cannot run; 1 after the partition point run on the CPU</b>" in html

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 from edgewizard.core.samples import sample_model_path
+from edgewizard.gui.pages.bench_page import TABLE
 
 TIMEOUT = 240_000
 
@@ -242,13 +243,22 @@ def test_benchmark_step_runs_compares_and_exports(qtbot, window, tmp_path, monke
     assert first.n == 150 and first.result.count == 150 and first.result.status == "finished"
     assert len(first.curve.getData()[1]) == 150
     assert page.stat_labels["count"].text() == "150"
+    assert not page.precision.isEnabled() and page.precision.currentText() == "As the model was converted"
     page.device.setCurrentIndex(page.device.findData("openvino:CPU"))
     assert page.model.currentText() == "digits_cnn_fp32.xml"
+    # The CPU's own default precision is named (bf16 on CPUs with AMX / AVX512-BF16), and what ran is shown.
+    default = subprocess.run([sys.executable, "-c", "import openvino as ov; print(ov.Core().get_property('CPU', "
+                              "'INFERENCE_PRECISION_HINT').get_type_name())"], capture_output=True, text=True,
+                             timeout=120).stdout.strip()  # asked outside: this GUI process never imports OpenVINO
+    assert page.precision.isEnabled() and page.precision.currentText() == f"Device's default ({default} on this CPU)"
     page.start_button.click()
     qtbot.waitUntil(lambda: page.active is None, timeout=TIMEOUT)
     assert page.table.rowCount() == 2
+    column = {name: c for c, name in enumerate(TABLE)}
+    assert [page.table.item(r, column["Precision"]).text() for r in range(2)] == ["as converted", default]
+    assert page.runs[1].result.precision_label == f"{default} (this device's default)"
     page.baseline.setCurrentIndex(0)
-    speedups = [page.table.item(r, 9).text() for r in range(2)]
+    speedups = [page.table.item(r, column["Speed-up"]).text() for r in range(2)]
     assert speedups[0] == "1.00×" and speedups[1].endswith("×")
     assert (out / "bench-1.json").is_file() and (out / "bench-2.csv").is_file()  # picked up by the report
     target = tmp_path / "samples.csv"

@@ -75,3 +75,30 @@ def tiny_ir(xml_path: Path, n: int = 64) -> Path:
     y.output(0).get_tensor().set_names({"output"})
     ov.save_model(ov.Model([y], [x], "tiny"), str(xml_path), compress_to_fp16=False)
     return Path(xml_path)
+
+
+def inner_dynamic_onnx(path: Path, batch="1") -> Path:
+    """ONNX whose input is [batch, 4] but whose inner shapes are known only at run time: a Range whose
+    length comes from the input's values, as a YOLO head's anchor grid does. batch="N" makes the
+    input itself dynamic."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    dims = [int(batch) if batch.isdigit() else batch, 4]
+    nodes = [
+        helper.make_node("ReduceMax", ["images"], ["peak"], keepdims=0),
+        helper.make_node("Cast", ["peak"], ["count"], to=TensorProto.INT64),
+        helper.make_node("Range", ["zero", "count", "one"], ["grid"]),  # shape [?]
+        helper.make_node("Cast", ["grid"], ["grid_f"], to=TensorProto.FLOAT),
+        helper.make_node("ReduceSum", ["grid_f"], ["total"], keepdims=0),
+        helper.make_node("Add", ["images", "total"], ["scores"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "inner_dynamic",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, dims)],
+        [helper.make_tensor_value_info("scores", TensorProto.FLOAT, dims)],
+        [helper.make_tensor("zero", TensorProto.INT64, [], [0]), helper.make_tensor("one", TensorProto.INT64, [], [1])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return Path(path)
