@@ -3,38 +3,58 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 from ..errors import UserError
 
 EXIT_FLAGGED = 4  # only with --fail-on-flag: the comparison ran and crossed a threshold
-TF_FORMATS = ("keras", "h5", "savedmodel", "frozen_pb", "meta")
+ORIGINAL_ONLY_FORMATS = ("keras", "h5", "savedmodel", "frozen_pb", "meta", "onnx")  # never written by convert
 
 DESCRIPTION = (
     "Run the original model (cut as for convert) and each converted model on the same inputs and compare "
     "every output: max and mean absolute error, cosine similarity, top-1 agreement for classifiers, and "
     "accuracy with labels. ARTIFACT is a .tflite, an OpenVINO .xml, or an output folder of `edgewizard "
-    "convert` (all its models). MODEL is taken as the original when it is a Keras/TensorFlow model; without "
-    "it, the source recorded in the artifacts' manifest.json is used (else the bundled sample); --model "
-    "names any original explicitly. Inputs: --data (image folder with class sub-folders, or .npz with "
+    "convert` (all its models). "
+    "Which model is the original: --model PATH when given; else MODEL, the first path when more than one is "
+    "given, in any format EdgeWizard converts from (Keras .keras/.h5, SavedModel folder, .pb, .meta, .tflite, "
+    "OpenVINO .xml, .onnx); else the source that the manifest.json of the output folder records; else, only "
+    "when nothing names one, the bundled sample (said so). A .tflite or .xml in the first place is MODEL unless "
+    "the manifest.json beside it lists it as a converted model: then it is an ARTIFACT, and --model names the "
+    "original. When MODEL and the manifest name different files, MODEL wins, with a note, and the manifest's "
+    "cut and calibration data are used only if the two files have the same content. "
+    "Inputs: --data (image folder with class sub-folders, or .npz with "
     "arrays named after the inputs or 'x', and labels 'y'); without it, the sample's test split for the "
     "sample, the calibration data recorded in manifest.json, or random data (said so). Results are saved "
     "as verify.json in the output folder the artifacts are in (for `edgewizard report`) unless --no-save. "
     "A result that crosses a threshold is flagged and still exits 0; --fail-on-flag exits 4 instead. "
-    "--json prints: source, cut, data, thresholds, flagged, artifacts [{file, path, targets, precision, "
+    "--json prints: original {path, chosen_by (MODEL, --model, manifest, sample), notes}, source, cut, data, "
+    "thresholds, flagged, artifacts [{file, path, targets, precision, "
     "status, flags, outputs [{name, max_abs_error, mean_abs_error, cosine, cosine_min, classifier, "
     "top1_agreement, accuracy_original, accuracy_artifact, accuracy_drop, histogram, worst}]}]."
 )
+ARTIFACT_SUFFIXES = (".tflite", ".xml", ".bin")  # what convert writes; also possible originals
+
+
+@dataclass(frozen=True)
+class Original:
+    """The model the artifacts are compared with, and why that one (said in the output)."""
+
+    path: str
+    chosen_by: str  # "MODEL", "--model", "manifest" or "sample"
+    notes: tuple[str, ...] = ()
+    manifest: Optional[dict] = None  # the output folder's manifest.json when it records this very model
 
 
 def add_parser(sub) -> None:
     from .options import add_cut_options, add_preprocess_options
 
     p = sub.add_parser("verify", help="check converted models give the original's answers", description=DESCRIPTION)
-    # Which path is the MODEL is decided in resolve(), by content: argparse only splits off the first.
-    p.add_argument("model", nargs="?", metavar="MODEL", help="the original Keras/TensorFlow model (default: from manifest.json)")
+    # Which path is the MODEL is decided in choose_original(), by content: argparse only splits off the first.
+    p.add_argument("model", nargs="?", metavar="MODEL", help="the original model, any format (default: the source manifest.json records)")
     p.add_argument("artifacts", nargs="+", metavar="ARTIFACT", help="converted models (.tflite, .xml) or output folders")
-    p.add_argument("--model", dest="original", metavar="PATH", help="the original model in any format (also .tflite, .onnx, .xml)")
+    p.add_argument("--model", dest="original", metavar="PATH", help="the original model in any format; every other path is then an ARTIFACT")
     p.add_argument("--custom-objects", metavar="FILE", help="Python file defining custom Keras layers (its code runs)")
     p.add_argument("--allow-unsafe", action="store_true", help="allow Keras Lambda layers, whose code runs on load; only for files you trust")
     p.add_argument("--signature", help="SavedModel signature to use (default: serving_default)")
@@ -56,41 +76,31 @@ def add_parser(sub) -> None:
 
 
 def resolve(args):
-    """(model, selection, artifact paths, data, manifest-or-None, note) from the command line."""
+    """(model, selection, artifact paths, data, note-or-None) from the command line."""
+    original, selection, artifacts, data = resolve_all(args)
+    return original.path, selection, artifacts, data, " ".join(original.notes) or None
+
+
+def resolve_all(args):
+    """(Original, selection, artifact paths, data) from the command line."""
     from ..calibrate import CalibrationSpec
-    from ..loaders import detect_format
     from ..samples import sample_model_path, sample_test_path
     from ..verify import VerifyData
     from .options import preprocess_from, selection_from
 
-    paths = ([args.model] if args.model else []) + list(args.artifacts)
-    model = args.original
-    if model is None and len(paths) > 1 and _is_tf_model(Path(paths[0]).expanduser(), detect_format):
-        model = paths.pop(0)
-    artifacts = [a for p in paths for a in _expand(Path(p).expanduser())]
-    manifest = _manifest(Path(artifacts[0]).parent) if artifacts else None
-    note = None
-    recorded = manifest.get("source", {}).get("path") if manifest else None
-    if model is None:
-        if recorded:
-            if not Path(recorded).exists():
-                raise UserError(f"The model these were converted from, {recorded}, is no longer there; give it with --model.")
-            model = recorded
-        else:
-            model = str(sample_model_path())
-            note = "No manifest.json beside the artifacts: comparing with the bundled sample model."
-    same_source = bool(recorded) and Path(model).expanduser().resolve() == Path(recorded).resolve()
-    if args.inputs or args.outputs or args.shape or not same_source:
+    original, artifacts = choose_original(args)
+    manifest = original.manifest
+    if args.inputs or args.outputs or args.shape or manifest is None:
         selection = selection_from(args)
     else:
         selection = _recorded_selection(manifest)
     if args.samples < 1 or args.random_samples < 1:
         raise UserError("--samples and --random-samples must be at least 1.")
     pre = preprocess_from(args)
-    calib = ((manifest or {}).get("options") or {}).get("calibration") if same_source else None
+    calib = ((manifest or {}).get("options") or {}).get("calibration")
     if args.data:
         data = VerifyData.from_path(args.data, pre, args.samples)
-    elif Path(model).expanduser().resolve() == sample_model_path().resolve():
+    elif Path(original.path).expanduser().resolve() == sample_model_path().resolve():
         data = VerifyData.from_path(str(sample_test_path()), max_samples=args.samples, label="the sample's test split")
     elif calib and calib.get("sources") and not any(s["source"] == "synthetic" for s in calib["sources"]):
         spec = CalibrationSpec(
@@ -101,14 +111,124 @@ def resolve(args):
         data = VerifyData.from_calibration(spec, args.samples)
     else:
         data = VerifyData(kind="random", random_samples=args.random_samples)
-    return model, selection, artifacts, data, note
+    return original, selection, artifacts, data
 
 
-def _is_tf_model(p: Path, detect_format) -> bool:
+def choose_original(args) -> tuple[Original, list[str]]:
+    """The original model and the artifact files, by the rules DESCRIPTION states."""
+    from ..samples import sample_model_path
+
+    paths = ([args.model] if args.model else []) + list(args.artifacts)
+    model, chosen_by = (args.original, "--model") if args.original else (None, "")
+    if model is None and len(paths) > 1 and _is_original(Path(paths[0]).expanduser()):
+        model, chosen_by = paths.pop(0), "MODEL"
+    for p in paths:
+        _refuse_original_as_artifact(Path(p).expanduser(), model, alone=len(paths) == 1 and model is None)
+    artifacts = [a for p in paths for a in _expand(Path(p).expanduser())]
+    recorded = _recorded_sources(artifacts)  # {source path: (its manifest, the folder it is in)}
+    if model is not None:
+        return _given(model, chosen_by, recorded), artifacts
+    if len(recorded) > 1:
+        names = ", ".join(sorted(recorded))
+        raise UserError(f"These converted models were made from different models ({names}); verify them one "
+                        "output folder at a time, or name the original with --model.")
+    if recorded:
+        source, (manifest, _) = next(iter(recorded.items()))
+        if not Path(source).exists():
+            raise UserError(f"The model these were converted from, {source}, is no longer there; give it with --model.")
+        return Original(source, "manifest", manifest=manifest), artifacts
+    note = ("No model was given and no manifest.json beside the artifacts names the model they were converted "
+            "from: comparing with the bundled sample model.")
+    return Original(str(sample_model_path()), "sample", (note,)), artifacts
+
+
+def _given(model: str, chosen_by: str, recorded: dict) -> Original:
+    """The original the person named; the manifest's cut and calibration only if it is the recorded source."""
+    path = Path(model).expanduser()
+    if not path.exists():
+        raise UserError(f"{path} does not exist.")
+    same = next((m for source, (m, _) in recorded.items() if _same_model(path, source, m.get("source", {}))), None)
+    notes = tuple(
+        f"The manifest.json in {folder} records {source} as the model it was converted from; comparing with {path} "
+        "as asked, without the cut and calibration data recorded there."
+        for source, (m, folder) in recorded.items() if m is not same)
+    return Original(str(model), chosen_by, notes, manifest=same)
+
+
+def _same_model(path: Path, source: str, recorded: dict) -> bool:
+    """The same file, or a copy of it (same content), as the source a manifest records."""
+    if path.resolve() == Path(source).resolve():
+        return True
+    digest = recorded.get("sha256")
+    # A hash costs far less than the verification it would spoil (the recorded cut may be the only one that fits).
+    return bool(digest) and _sha256(path) == digest
+
+
+def _sha256(p: Path) -> str:
+    """As convert records it in manifest.json: a folder hashes its files' relative paths and contents, sorted."""
+    import hashlib
+
+    h = hashlib.sha256()
+    files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+    for f in files:
+        if p.is_dir():
+            h.update(str(f.relative_to(p)).encode())
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def _is_original(p: Path) -> bool:
+    """Whether the first of several paths is the original: a model in a format we convert from, and not a
+    file the manifest.json beside it lists as a converted model (nor an output folder)."""
+    from ..loaders import detect_format
+
+    if p.is_dir() and (p / "manifest.json").is_file():
+        return False
     try:
-        return detect_format(p) in TF_FORMATS
+        detect_format(p)
     except UserError:  # not a model (e.g. an output folder): an artifact then, checked later
         return False
+    return p.suffix.lower() not in ARTIFACT_SUFFIXES or p.name not in _listed(_manifest(p.parent))
+
+
+def _refuse_original_as_artifact(p: Path, model: Optional[str], alone: bool) -> None:
+    """A path in an ARTIFACT place that can only be an original (.keras, .onnx, ...): say where it goes."""
+    from ..loaders import detect_format
+
+    if p.is_dir() and (p / "manifest.json").is_file():
+        return
+    try:
+        fmt = detect_format(p)
+    except UserError:
+        return  # an output folder or a broken file: _expand says what it is
+    if fmt not in ORIGINAL_ONLY_FORMATS:
+        return
+    if alone:
+        raise UserError(f"{p} is a model to convert from, not a converted one; name the converted models "
+                        "(.tflite, .xml) or their output folder after it.")
+    if model is not None:
+        raise UserError(f"{p} is a model to convert from, not a converted one; verify compares one original ({model}) "
+                        "with converted models (.tflite, .xml) or output folders.")
+    raise UserError(f"{p} is a model to convert from, not a converted one; give it first (as MODEL) or with --model.")
+
+
+def _recorded_sources(artifacts: list[str]) -> dict:
+    """{source path: (manifest, folder)} from the manifest.json beside each artifact that lists it."""
+    found: dict = {}
+    for a in artifacts:
+        folder = Path(a).parent
+        manifest = _manifest(folder)
+        source = ((manifest or {}).get("source") or {}).get("path")
+        if source and Path(a).name in _listed(manifest):
+            found.setdefault(source, (manifest, folder))
+    return found
+
+
+def _listed(manifest: Optional[dict]) -> set:
+    """The names of the files a manifest.json lists as converted models (with their .bin)."""
+    return {f.get("name") for a in (manifest or {}).get("artifacts", []) for f in a.get("files", [])}
 
 
 def _expand(p: Path) -> list[str]:
@@ -158,18 +278,18 @@ def run(args) -> int:
     from ..verify import RANDOM_NOTE, Thresholds, save
     from .terminal import progress_printer
 
-    model, selection, artifacts, data, note = resolve(args)
+    original, selection, artifacts, data = resolve_all(args)
     thresholds = Thresholds(
         min_top1_agreement=args.min_agreement / 100, min_cosine=args.min_cosine,
         max_accuracy_drop=None if args.max_accuracy_drop is None else args.max_accuracy_drop / 100,
     )
-    if note:
+    for note in original.notes:
         print(f"Note: {note}", file=sys.stderr)
     if data.kind == "random":
         print(f"Note: no --data given. {RANDOM_NOTE}", file=sys.stderr)
     options = LoadOptions(custom_objects=args.custom_objects, allow_unsafe=args.allow_unsafe, signature=args.signature)
     with JobRunner() as runner, progress_printer(enabled=not args.json) as show:
-        report = runner.run("edgewizard.core.verify:verify", model, options, selection, artifacts, data, thresholds, on_event=show)
+        report = runner.run("edgewizard.core.verify:verify", original.path, options, selection, artifacts, data, thresholds, on_event=show)
     saved = []
     if not args.no_save:
         for folder in dict.fromkeys(Path(a.path).parent for a in report.artifacts):
@@ -180,16 +300,22 @@ def run(args) -> int:
                 except OSError as exc:
                     print(f"edgewizard: could not save verify.json in {folder}: {exc.strerror or exc}.", file=sys.stderr)
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        chosen = {"path": report.source["path"], "chosen_by": original.chosen_by, "notes": list(original.notes)}
+        print(json.dumps({"original": chosen, **report.to_dict()}, indent=2, ensure_ascii=False))
     else:
-        print(summary_text(report))
+        print(summary_text(report, original))
         for p in saved:
             print(f"Saved {p}")
     return EXIT_FLAGGED if args.fail_on_flag and report.flagged else 0
 
 
-def summary_text(report) -> str:
-    lines = [f"Original: {report.source['path']}", f"Data:     {report.data.description}"]
+CHOSEN_BY = {"MODEL": "given as MODEL", "--model": "given with --model", "manifest": "the source manifest.json records",
+             "sample": "the bundled sample: nothing else names an original"}
+
+
+def summary_text(report, original: Optional[Original] = None) -> str:
+    why = f"  ({CHOSEN_BY[original.chosen_by]})" if original else ""
+    lines = [f"Original: {report.source['path']}{why}", f"Data:     {report.data.description}"]
     if report.data.note:
         lines.append(f"          {report.data.note}")
     for a in report.artifacts:
