@@ -26,7 +26,7 @@ DEVICES = (("tflite:CPU", "CPU with TensorFlow Lite (LiteRT)"), ("edgetpu", "Cor
            ("openvino:NPU", "Intel NPU with OpenVINO"), ("myriad", "Neural Compute Stick 2 (OpenVINO 2022.3)"))
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2")
 STATS = ("count", "first_ms", "median_ms", "p90_ms", "p99_ms", "mean_ms", "min_ms", "max_ms", "throughput_fps")
-PRECISIONS = ((None, "Device's default"), ("f32", "float32 (exact)"), ("f16", "float16"), ("bf16", "bfloat16"))
+PRECISIONS = ((None, "Device default"), ("f32", "float32 (exact)"), ("f16", "float16"), ("bf16", "bfloat16"))
 TABLE = ("Run", "Model", "Device", "Precision", "N", "Median", "p90", "p99", "/s", "First", "Speed-up", "Status")
 TABLE_TIPS = {"Precision": "what the device computed in (OpenVINO reports it; a TensorFlow Lite model runs as it was converted)",
               "N": "inferences measured", "Median": "ms", "p90": "ms", "p99": "ms",
@@ -294,8 +294,9 @@ class BenchmarkPage(WizardPage):
             self.precision.setCurrentIndex(0)
             return
         default = self._default_precisions.get(device)
-        where = "this CPU" if device == "openvino:CPU" else f"this {device.split(':')[1]}"
-        self.precision.setItemText(0, f"Device's default ({default} on {where})" if default else "Device's default")
+        self.precision.setItemText(0, f"Device default ({default})" if default else "Device default")
+        self.precision.setItemData(0, f"What this {device.split(':')[1]} computes in unless told: {default}" if default
+                                   else "What the device computes in unless told", Qt.ToolTipRole)
 
     # -- running
     def on_enter(self) -> None:

@@ -1,7 +1,9 @@
 """Renders a screenshot of each wizard step, driven through the sample model as a person would
 (open the sample, choose targets, convert). Not a test: run under Xvfb and look at the pictures.
 
-    xvfb-run -a -s "-screen 0 1280x900x24" .venv/bin/python tests/gui/screenshots.py docs/screenshots [scale]"""
+    xvfb-run -a -s "-screen 0 1280x900x24" .venv/bin/python tests/gui/screenshots.py docs/screenshots [scale]
+
+EDGEWIZARD_SHOT_SIZE=1366x768 sets the window's size (default 1180x820; give the screen room for it)."""
 from __future__ import annotations
 
 import os
@@ -39,7 +41,8 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="ew-shots-"))
     settings = Settings(QSettings(str(tmp / "settings.ini"), QSettings.IniFormat))
     w = MainWindow(settings=settings, welcome=False)
-    w.resize(1180, 820)
+    width, height = (int(v) for v in os.environ.get("EDGEWIZARD_SHOT_SIZE", "1180x820").split("x"))
+    w.resize(width, height)
     w.show()
     suffix = f"@{scale}x" if scale else ""
 
