@@ -282,9 +282,9 @@ class VerifyPage(WizardPage):
         for f in a.flags:
             remedies = "".join(f"<li>{r}</li>" for r in f.remedies)
             parts.append(f"<p><b style='color:#a61b1b'>{f.message}</b></p><ul>{remedies}</ul>")
-        parts += [f"<p>{n}</p>" for n in a.notes]
-        if not parts:
+        if not a.flags and a.status != "skipped":
             parts.append("<p>No problems found for this file.</p>")
+        parts += [f"<p>{n}</p>" for n in a.notes]  # e.g. the precision OpenVINO computed in
         self.flags.setText("".join(parts))
         self._plot_histogram(o)
         self.worst.clear()

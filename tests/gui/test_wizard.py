@@ -172,7 +172,7 @@ def test_verify_step_shows_agreement_and_saves_a_report(qtbot, window, tmp_path,
 
     w = window
     open_sample(qtbot, w)
-    choose_targets(w, tmp_path / "out", devices=("tflite",))
+    choose_targets(w, tmp_path / "out", devices=("tflite", "openvino"))
     assert w.go(3)
     with qtbot.waitSignal(w.jobs.finished, timeout=TIMEOUT):
         w.page("Convert").convert_button.click()
@@ -181,8 +181,15 @@ def test_verify_step_shows_agreement_and_saves_a_report(qtbot, window, tmp_path,
     assert page.kind_radios["test"].isChecked()  # the sample has a labelled test split
     with qtbot.waitSignal(w.jobs.finished, timeout=TIMEOUT):
         page.verify_button.click()
-    assert page.table.rowCount() == 1
-    cells = [page.table.item(0, c).text() for c in range(page.table.columnCount())]
+    assert page.table.rowCount() == 2
+    # The OpenVINO row says which precision the CPU computed in, beside its verdict.
+    xml_row = next(r for r in range(2) if page.table.item(r, 0).text().endswith(".xml"))
+    page.table.selectRow(xml_row)
+    detail = page.flags.text()
+    assert detail.startswith("<p>No problems found for this file.</p><p>OpenVINO ran this ") and " on CPU" in detail
+    row = next(r for r in range(2) if page.table.item(r, 0).text().endswith(".tflite"))
+    page.table.selectRow(row)
+    cells = [page.table.item(row, c).text() for c in range(page.table.columnCount())]
     assert cells[0] == "digits_cnn_int8.tflite" and cells[1] == "probabilities"
     agreement = float(cells[4].rstrip(" %"))
     assert agreement >= 98.0 and cells[-1] == "OK"
