@@ -50,6 +50,7 @@ def _order(own_names: list[set], wanted: list[str], what: str, label: str) -> li
 
 def _check_shape(label: str, name: str, own: list, cut: list) -> None:
     """An artifact must take the cut's input shapes; a dynamic dimension (-1) takes any size."""
+    own, cut = [int(d) for d in own], [int(d) for d in cut]  # runtimes give numpy integers: say [1, 16], not np.int32(1)
     if len(own) != len(cut) or any(o not in (-1, c) for o, c in zip(own, cut)):
         raise UserError(
             f"{label} does not take the original model's inputs: its input '{name}' has shape {own}, the original's "

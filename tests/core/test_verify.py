@@ -362,3 +362,10 @@ def test_an_fp32_ir_is_checked_in_f32_whatever_the_cpus_default(out, test_data, 
     assert a.inference_precision == "f32" and a.status == "ok"
     assert a.outputs[0].max_abs_error < 1e-5
     assert a.notes == ["OpenVINO ran this model in f32 on CPU for an exact check (left to itself this CPU computes in bf16)."]
+
+
+def test_a_shape_mismatch_is_said_in_plain_numbers():
+    from edgewizard.core.verify.runners import _check_shape
+
+    with pytest.raises(UserError, match=r"its input 'x' has shape \[1, 16\], the original's \[1, 8\];"):
+        _check_shape("m.tflite", "x", list(np.array([1, 16], np.int32)), list(np.array([1, 8], np.int64)))
