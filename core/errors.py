@@ -1,8 +1,12 @@
 """The three kinds of failure EdgeWizard reports, defined once (DESIGN.md, "Errors").
 
 Each carries a message of one or two sentences saying what happened and what to do, an exit code
-for the command line, and optional details (a full tool log) shown one click away in the GUI."""
+for the command line, and optional details (a full tool log) shown one click away in the GUI.
+A message may also carry a stable id and the values filled into it (the error doctor's sentences,
+core/doctor.py), so that the GUI can translate it and `--json` can name it."""
 from __future__ import annotations
+
+from typing import Mapping, Optional
 
 
 class EdgeWizardError(Exception):
@@ -11,21 +15,29 @@ class EdgeWizardError(Exception):
     exit_code = 1
     kind = "internal"
 
-    def __init__(self, message: str, details: str = "") -> None:
+    def __init__(self, message: str, details: str = "", message_id: str = "",
+                 message_args: Optional[Mapping[str, str]] = None) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
+        # Not "args": BaseException.args is the constructor's tuple and must stay one.
+        self.message_id = message_id
+        self.message_args = {str(k): str(v) for k, v in (message_args or {}).items()}
 
-    def __reduce__(self):  # keep (message, details) across process boundaries
-        return (type(self), (self.message, self.details))
+    def __reduce__(self):  # keep every field across process boundaries
+        return (type(self), (self.message, self.details, self.message_id, self.message_args))
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "message": self.message, "details": self.details}
+        data = {"kind": self.kind, "message": self.message, "details": self.details}
+        if self.message_id:
+            data["id"] = self.message_id
+            data["args"] = dict(self.message_args)
+        return data
 
     @staticmethod
     def from_dict(data: dict) -> "EdgeWizardError":
         cls = _KINDS.get(data.get("kind", "internal"), InternalError)
-        return cls(data.get("message", ""), data.get("details", ""))
+        return cls(data.get("message", ""), data.get("details", ""), data.get("id") or "", data.get("args") or {})
 
 
 class UserError(EdgeWizardError):

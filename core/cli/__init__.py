@@ -1,10 +1,13 @@
 """The `edgewizard` command line: the same steps as the wizard, for scripts and CI.
 
 Errors end in one sentence on stderr and an exit code: 2 bad input, 3 missing dependency,
-1 our bug (DESIGN.md, "Errors"); `--debug` adds the details."""
+1 our bug (DESIGN.md, "Errors"); `--debug` adds the details (the raw tool text behind an error
+doctor's sentence); with `--json` the error is also printed on stdout as {"error": {kind, exit_code,
+id, args, message}}, `id` being the message's stable id when it has one."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import traceback
@@ -55,13 +58,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.print_help()
         return 2
     debug = getattr(args, "debug", False)
+    as_json = getattr(args, "json", False)
     if getattr(args, "model", None) == "":
         report(UserError("The model path is empty."), debug)
         return 2
+    stdout = sys.stdout
+    watched = sys.stdout = _Watched(stdout) if as_json else stdout
     try:
         return int(args.run(args) or 0)
     except EdgeWizardError as exc:
-        report(exc, debug)
+        # --json: a script gets the error as JSON on stdout (with the doctor's message id), unless the
+        # command already printed its result there.
+        report(exc, debug, as_json=as_json and not watched.used)
         return exc.exit_code
     except KeyboardInterrupt:
         print("edgewizard: interrupted.", file=sys.stderr)
@@ -78,14 +86,39 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 141
     except Exception as exc:  # noqa: BLE001 - our bug; say so plainly
         err = InternalError(f"EdgeWizard hit a bug: {type(exc).__name__}: {exc}. Please report it (run with --debug for details).", traceback.format_exc())
-        report(err, debug)
+        report(err, debug, as_json=as_json and not watched.used)
         return err.exit_code
+    finally:
+        if sys.stdout is watched:
+            sys.stdout = stdout
 
 
-def report(exc: EdgeWizardError, debug: bool) -> None:
+def report(exc: EdgeWizardError, debug: bool, as_json: bool = False) -> None:
+    """The sentence on stderr; the details (tool logs, raw tool text) only with --debug."""
     print(f"edgewizard: {exc.message}", file=sys.stderr)
     if debug and exc.details:
         print(exc.details, file=sys.stderr)
+    if as_json:
+        error = {"kind": exc.kind, "exit_code": exc.exit_code, "id": exc.message_id or None,
+                 "args": exc.message_args, "message": exc.message}
+        if debug:
+            error["details"] = exc.details
+        print(json.dumps({"error": error}, indent=2, ensure_ascii=False))
+
+
+class _Watched:
+    """stdout, noting whether anything was written to it."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+        self.used = False
+
+    def write(self, text: str) -> int:
+        self.used = self.used or bool(text)
+        return self._stream.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
 
 
 def add_common(p: argparse.ArgumentParser) -> None:

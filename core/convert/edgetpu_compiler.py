@@ -49,20 +49,6 @@ _UNKNOWN_REASON = ("The compiler did not map this op to the Edge TPU; EdgeWizard
                    "this status and shows it as the compiler wrote it.")
 
 # What to tell the person for the compiler's own failure reasons (matched case-insensitively).
-_FAILURE_HINTS = (
-    ("not quantized", "Convert it with full integer (int8) quantization, then compile again."),
-    ("large activation tensors", "Try a smaller input size, cut the model earlier, or compile "
-                                 "with intermediate tensors (-i) or delegate search (-d)."),
-    ("dynamic-sized tensors", "Fix every input dimension, the batch included, before converting."),
-    ("didn't find op for builtin opcode", "The model was written by a newer TFLite converter "
-                                          "than this compiler understands; convert it with an "
-                                          "older TensorFlow or avoid that op."),
-    ("internal compiler error", "The compiler gives no reason; a layer too large for the Edge "
-                                "TPU is a common cause, so try a smaller input or cut the model."),
-    ("segmentation fault", "The compiler crashed; try another compiler version or cut the model."),
-)
-
-
 def find_compiler(env_path: Optional[str] = None) -> Optional[str]:
     """The compiler to run: $EDGEWIZARD_EDGETPU_COMPILER when set, else edgetpu_compiler on PATH.
 
@@ -362,15 +348,38 @@ class CompileResult:
                 "log_files": [str(p) for p in self.log_files]}
 
 
-def failure_message(model_name: str, log: CompilerLog, returncode: int) -> str:
+def failure_message(model_name: str, log: CompilerLog, returncode: int,
+                    float_tensors: Sequence[str] = ()) -> str:
+    """One sentence: the error doctor's for a known compiler message (resources/errors/edgetpu.toml),
+    else the compiler's own error line."""
+    found = _diagnose(model_name, log, float_tensors)
+    if found is not None:
+        return found.sentence
     reason = log.error or f"it exited with code {returncode}"
     if log.error_detail and log.error_detail not in reason:
         reason = f"{reason} ({log.error_detail})"
-    text = f"{reason} {log.error_detail or ''}".lower()
-    hint = next((h for key, h in _FAILURE_HINTS if key in text),
-                "The details hold the compiler's full output.")
     end = "" if reason.rstrip()[-1:] in ".!?" else "."
-    return f"The Edge TPU compiler could not compile {model_name}: {reason.rstrip()}{end} {hint}"
+    return f"The Edge TPU compiler could not compile {model_name}: {reason.rstrip()}{end} The details hold the compiler's full output."
+
+
+def _diagnose(model_name: str, log: CompilerLog, float_tensors: Sequence[str] = ()):
+    from ..doctor import diagnose
+
+    text = log.raw or "\n".join(t for t in (log.error, log.error_detail) if t)
+    return diagnose(text, "edgetpu_compiler", {"model": model_name, "float_tensors": list(float_tensors)})
+
+
+def float_tensors(path: Path) -> list[str]:
+    """Names of the float32 tensors of a .tflite file that carry activations (not weights), for the
+    sentence about a model the compiler finds not quantized; empty when the file cannot be read."""
+    try:
+        from ..loaders.tflite_loader import parse
+
+        graph, *_ = parse(path.read_bytes(), path.name)
+    except Exception:  # noqa: BLE001 - only an extra in a sentence about another failure
+        return []
+    names = [t.name for n in graph.nodes for t in n.outputs if t.dtype in ("float32", "float16")]
+    return list(dict.fromkeys(names))
 
 
 def compile_model(tflite_path, out_dir, options: Optional[EdgeTpuOptions] = None,
@@ -411,8 +420,11 @@ def compile_model(tflite_path, out_dir, options: Optional[EdgeTpuOptions] = None
             if rc == 0 and not models and not log.error:
                 log = dataclasses.replace(log, error="it reported no error but wrote no "
                                                      "*_edgetpu.tflite file")
-            raise UserError(failure_message(src.name, log, rc),
-                            f"$ {shlex.join(argv)}\n(exit code {rc})\n\n{log.raw}")
+            floats = float_tensors(src) if "not quantized" in log.raw else []
+            found = _diagnose(src.name, log, floats)
+            raise UserError(failure_message(src.name, log, rc, floats),
+                            f"$ {shlex.join(argv)}\n(exit code {rc})\n\n{log.raw}",
+                            message_id=found.id if found else "", message_args=found.args if found else None)
         if not log.model_compiled:  # exit 0 and a model on disk, in words this parser lacks
             log = dataclasses.replace(log, model_compiled=True, warnings=log.warnings + (
                 "EdgeWizard did not recognise the compiler's success message; see its output.",))

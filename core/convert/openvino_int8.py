@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from ..doctor import explain
 from ..errors import UserError
 from ..privacy import block_vendor_telemetry
 from .base import ArtifactResult, TargetJob, register
@@ -44,7 +45,8 @@ class OpenVINOInt8Target:
         except Exception as exc:  # NNCF raises its own errors and plain RuntimeErrors with long texts
             lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
             reason = lines[0] if lines else type(exc).__name__
-            raise UserError(f"NNCF could not quantize this model to INT8: {reason[:300]}", str(exc)) from exc
+            raise explain(exc, ("nncf", "openvino_device", "openvino"),
+                          UserError(f"NNCF could not quantize this model to INT8: {reason[:300]}", str(exc))) from exc
         xml, bin_ = (job.staging / n for n in self.output_names(job.stem))
         job.progress(0.9, "Saving IR")
         # Weights are int8 already; keep the remaining float constants (biases, scales) in FP32.

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from ..doctor import explain
 from ..errors import UserError
 from .base import ArtifactResult, TargetJob, register
 
@@ -38,7 +39,9 @@ def convert_to_ov(job: TargetJob):
     except Exception as exc:
         lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
         reason = next((ln for ln in lines if "error" in ln.lower() or "not" in ln.lower()), lines[0] if lines else type(exc).__name__)
-        raise UserError(f"OpenVINO could not convert this model: {reason[:300]}", str(exc)) from exc
+        # The op types tell the doctor whether control flow (If, Loop) is behind an unknown rank.
+        raise explain(exc, "openvino", UserError(f"OpenVINO could not convert this model: {reason[:300]}", str(exc)),
+                      context={"model_ops": list(cut.op_counts)}) from exc
     job.shared[key] = model
     return model
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..doctor import explain
 from ..errors import UserError
 from .base import ArtifactResult, TargetJob, register
 
@@ -57,9 +58,9 @@ def _convert(conv, what: str) -> bytes:
     except Exception as exc:  # the converter raises ConverterError and friends with long logs
         first = str(exc).strip().splitlines()
         reason = next((ln.strip() for ln in first if "error" in ln.lower()), first[0] if first else type(exc).__name__)
-        raise UserError(
+        raise explain(exc, "tensorflow", UserError(
             f"TensorFlow Lite could not make a {what} model from this graph: {reason[:300]}", str(exc)
-        ) from exc
+        )) from exc
 
 
 def tflite_op_counts(data: bytes) -> dict[str, int]:

@@ -8,12 +8,12 @@ import hashlib
 import importlib.util
 import inspect
 import json
-import re
 import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
 
+from ..doctor import explain
 from ..errors import UserError
 from ..graph import Graph, ModelInfo, Node, TensorInfo
 from ..plan import LoadOptions
@@ -222,12 +222,6 @@ def build_graph(model) -> Graph:
 # ---------------------------------------------------------------- load
 
 
-_UNKNOWN = [
-    re.compile(r"Could not locate (?:class|function) '([^']+)'"),
-    re.compile(r"Unknown (?:layer|object|loss function|metric function|activation function|[a-z ]+): '?([^'.\s]+)'?"),
-]
-
-
 def load(path: Path, fmt: str, options: LoadOptions, progress) -> LoadedModel:
     progress(0.05, "Reading the model config")
     config = read_config(path, fmt)
@@ -271,19 +265,10 @@ def _keras_load(path: Path, fmt: str, custom: dict, safe_mode: bool, has_custom:
     except UserError:
         raise
     except Exception as exc:  # Keras raises bare ValueError/TypeError/KeyError/OSError for bad files
-        text = str(exc)
-        if "TFOpLambda" in text or "SlicingOpLambda" in text:
-            raise UserError(
-                f"{path} calls TensorFlow functions directly inside a Keras 2 model (TFOpLambda layers), "
-                "which Keras 3 cannot read; export it as a SavedModel with TensorFlow 2.15 or tf_keras and open that."
-            ) from exc
-        for pattern in _UNKNOWN:
-            m = pattern.search(text)
-            if m:
-                where = ("the custom-objects file given does not define it"
-                         if has_custom else "pass a custom-objects file (--custom-objects FILE.py) that defines it")
-                raise UserError(f"{path} uses '{m.group(1)}', which Keras does not know; {where}.") from exc
-        raise UserError(f"{path} is not a readable Keras model: {_short(exc)}.") from exc
+        # Unknown classes, TFOpLambda, Lambda in safe mode, Keras 2 layer options: the error doctor
+        # (resources/errors/tensorflow.toml) knows them and names the class.
+        context = {"model": str(path), "custom_objects": "given" if has_custom else ""}
+        raise explain(exc, "keras", UserError(f"{path} is not a readable Keras model: {_short(exc)}."), context) from exc
 
 
 def _dispatch(keras, path: Path, fmt: str, custom: dict, safe_mode: bool):

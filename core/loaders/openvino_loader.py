@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from ..doctor import explain
 from ..errors import MissingDependency, UserError
 from ..graph import Graph, ModelInfo, Node, TensorInfo
 from . import LoadedModel
@@ -43,11 +44,11 @@ def load(path: Path, fmt: str, options, progress) -> LoadedModel:
     try:
         model = ov_core.read_model(str(xml), str(weights))
     except Exception as exc:  # openvino raises RuntimeError subclasses with multi-line C++ traces
-        raise UserError(
+        raise explain(exc, "openvino", UserError(
             f"{xml} could not be read as an OpenVINO IR model ({_first_line(exc)}); "
             "check that the .xml and .bin come from the same export and are complete.",
             details=str(exc),
-        ) from exc
+        ), context={"model": str(xml)}) from exc
     progress(0.7, "Listing the ops")
     graph, params = describe(model)
     notes = []

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
+from ..doctor import explain
 from ..errors import UserError
 from ..graph import Graph, ModelInfo, Node, TensorInfo
 from ..plan import LoadOptions
@@ -153,7 +154,8 @@ def _load_meta(path: Path, progress) -> LoadedModel:
         try:
             tf.compat.v1.train.import_meta_graph(mgd, clear_devices=True)
         except (ValueError, TypeError, KeyError, tf.errors.OpError) as exc:
-            raise UserError(f"TensorFlow cannot rebuild the graph in {path}: {_first_line(exc)}") from exc
+            raise explain(exc, "tensorflow", UserError(f"TensorFlow cannot rebuild the graph in {path}: {_first_line(exc)}"),
+                          {"model": str(path)}) from exc
     gd = g.as_graph_def()
     skip = _bookkeeping_ops(g, gd)
     inputs = tuple(_tensor(o.outputs[0]) for o in g.get_operations() if o.type == "Placeholder" and o.name not in skip)
@@ -259,8 +261,9 @@ def _import(tf, gd, path: Path):
         try:
             tf.compat.v1.import_graph_def(gd, name="")
         except (ValueError, TypeError, KeyError, tf.errors.OpError) as exc:
-            raise UserError(f"{path} holds a TensorFlow graph that this TensorFlow cannot rebuild "
-                            f"(damaged, incomplete or using unknown ops): {_first_line(exc)}") from exc
+            raise explain(exc, "tensorflow", UserError(f"{path} holds a TensorFlow graph that this TensorFlow cannot rebuild "
+                                                       f"(damaged, incomplete or using unknown ops): {_first_line(exc)}"),
+                          {"model": str(path)}) from exc
     return g
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Optional
 
+from ..doctor import explain
 from ..errors import UserError
 from .base import VALIDATION_SAMPLES, ValidationContext, converter_reason, missing_module, register
 from .edgetpu_rules import judge
@@ -134,8 +135,8 @@ def _mixed_int8(job) -> bytes:
     try:
         data = conv.convert()
     except Exception as exc:  # the converter's errors are long logs
-        raise UserError(f"TensorFlow Lite cannot convert this model at all, so it cannot run on the Edge TPU: "
-                        f"{converter_reason(exc)}", str(exc)) from exc
+        lead = "TensorFlow Lite cannot convert this model at all, so it cannot run on the Edge TPU"
+        raise explain(exc, "tensorflow", UserError(f"{lead}: {converter_reason(exc)}", str(exc)), lead=lead) from exc
     job.shared[key] = data
     return data
 

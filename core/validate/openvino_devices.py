@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import Optional
 
+from ..doctor import diagnose, exception_text
 from .base import ValidationContext, missing_module, register
 from .report import (CHECKED, DEVICE, QUERY_MODEL, TABLE, UNSUPPORTED, NodeVerdict, Suggestion, ValidationReport,
                      not_checked)
@@ -163,7 +164,15 @@ class OpenVINOQueryValidator:
         ctx.progress(0.1, "Converting to OpenVINO IR")
         model = ov_model(ctx)
         ctx.progress(0.6, f"Asking OpenVINO's {device} plugin which operations it supports")
-        supported = ov_core.query_model(model, device)
+        try:
+            supported = ov_core.query_model(model, device)
+        except Exception as exc:
+            # A plugin refusing the model (dynamic shapes on the NPU, an opset its driver lacks) is
+            # said in the doctor's words; anything else stays a bug report from validate/run.py.
+            found = diagnose(exception_text(exc), ("openvino_device", "openvino"), {"device": device})
+            if found is None:
+                raise
+            raise found.error(exception_text(exc)) from exc
         verdicts = []
         for i, op in enumerate(ordered_ops(model)):
             name = op.get_friendly_name()

@@ -84,6 +84,8 @@ class ValidationReport:
     notes: tuple[str, ...] = ()  # "Calibrated on synthetic data", "edgetpu_compiler is not installed"
     disagreements: tuple[str, ...] = ()  # compiler log vs table, one sentence each
     reason: str = ""  # for NOT_CHECKED / UNAVAILABLE: why, in one sentence
+    reason_id: str = ""  # the error doctor's stable id of `reason`, when it wrote it (core/doctor.py)
+    reason_args: dict = field(default_factory=dict, compare=False)  # the values filled into that sentence
     source_verdicts: dict = field(default_factory=dict, compare=False)  # original node -> where (worst)
     table_sources: dict = field(default_factory=dict, compare=False)  # source key -> document/version/date
     seconds: float = 0.0
@@ -151,9 +153,10 @@ def not_checked(device: str, title: str, reason: str, notes: tuple[str, ...] = (
                             reason=reason, notes=notes)
 
 
-def failed(device: str, title: str, reason: str, notes: tuple[str, ...] = ()) -> ValidationReport:
+def failed(device: str, title: str, reason: str, notes: tuple[str, ...] = (), reason_id: str = "",
+           reason_args: Optional[dict] = None) -> ValidationReport:
     return ValidationReport(device=device, title=title, status=FAILED, source_of_truth=NOTHING,
-                            reason=reason, notes=notes)
+                            reason=reason, notes=notes, reason_id=reason_id, reason_args=dict(reason_args or {}))
 
 
 def unavailable(device: str, title: str, reason: str) -> ValidationReport:

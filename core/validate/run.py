@@ -65,7 +65,8 @@ def validate(
             except MissingDependency as exc:
                 report = unavailable(v.name, v.title, exc.message)
             except UserError as exc:  # the model cannot be made into this device's format
-                report = failed(v.name, v.title, exc.message, (exc.details[:2000],) if exc.details else ())
+                report = failed(v.name, v.title, exc.message, (exc.details[:2000],) if exc.details else (),
+                                exc.message_id, exc.message_args)
             except (Cancelled, InternalError):
                 raise
             except Exception as exc:  # noqa: BLE001 - a crash in one device's library must not lose the others

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from ..doctor import explain
 from ..errors import UserError
 from .base import ValidationContext, converter_reason, missing_module, register
 from .report import CHECKED, CONVERTER, DEVICE, UNSUPPORTED, NodeVerdict, Suggestion, ValidationReport, not_checked
@@ -29,7 +30,8 @@ def float_model(ctx: ValidationContext) -> bytes:
     try:
         data = conv.convert()
     except Exception as exc:  # the converter's errors are long logs
-        raise UserError(f"TensorFlow Lite cannot convert this model: {converter_reason(exc)}", str(exc)) from exc
+        raise explain(exc, "tensorflow",
+                      UserError(f"TensorFlow Lite cannot convert this model: {converter_reason(exc)}", str(exc))) from exc
     job.shared[key] = data
     return data
 

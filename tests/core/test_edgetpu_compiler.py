@@ -537,8 +537,9 @@ def test_compiler_rejects_float_model(tmp_path):
     with pytest.raises(UserError) as info:
         compile_model(model, out, compiler=str(fake))
     err = info.value
-    assert "keras_mnist_float32.tflite" in err.message and "Model not quantized" in err.message
-    assert "int8" in err.message and err.exit_code == 2
+    # The error doctor's sentence (resources/errors/edgetpu.toml), not the compiler's "Model not quantized".
+    assert "keras_mnist_float32.tflite" in err.message and "not fully quantized" in err.message
+    assert "int8" in err.message and err.exit_code == 2 and err.message_id == "edgetpu.not_quantized"
     assert "Invalid model: keras_mnist_float32.tflite" in err.details
     assert "exit code 1" in err.details
     assert leftovers(out) == []
@@ -549,7 +550,7 @@ def test_exit_code_zero_without_output_is_still_a_failure(tmp_path):
     model = tmp_path / "m.tflite"
     model.write_bytes(b"TFL3")
     fake = make_fake(tmp_path, "internal_compiler_error.log", rc=0, write=False)
-    with pytest.raises(UserError, match="Internal compiler error. Aborting!"):
+    with pytest.raises(UserError, match="stopped on m.tflite with an internal error"):
         compile_model(model, tmp_path / "out", compiler=str(fake))
     assert leftovers(tmp_path / "out") == []
 
