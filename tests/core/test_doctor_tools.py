@@ -111,6 +111,19 @@ def test_the_cli_says_the_doctors_sentence_with_the_id_in_json_and_the_raw_text_
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
+def test_validation_reports_the_doctors_sentence_and_id_for_a_device_it_cannot_judge(tmp_path):
+    from edgewizard.core.plan import LoadOptions, Selection
+    from edgewizard.core.validate.run import validate
+
+    report, = validate(str(onnx_if_with_unknown_rank(tmp_path / "if.onnx")), LoadOptions(), Selection(), ["openvino:CPU"])
+    assert report.status == "failed" and report.reason_id == "openvino.control_flow"
+    assert report.reason_args == {"ops": "Conv and ReduceMean", "model_has": "If"}
+    assert report.reason.startswith("OpenVINO could not convert this model: its Conv and ReduceMean operations")
+    assert any("unconverted_ops_report.cpp" in n for n in report.notes)  # the raw text, for the details view
+    data = json.loads(json.dumps(report.to_dict()))
+    assert data["reason_id"] == "openvino.control_flow" and data["reason_args"]["model_has"] == "If"
+
+
 def test_openvino_unknown_operations(tmp_path):
     import openvino as ov
     from onnx import helper as h
