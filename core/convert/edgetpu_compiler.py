@@ -362,24 +362,17 @@ def failure_message(model_name: str, log: CompilerLog, returncode: int,
     return f"The Edge TPU compiler could not compile {model_name}: {reason.rstrip()}{end} The details hold the compiler's full output."
 
 
+def _float_tensors(path: Path) -> list[str]:
+    from ..loaders.tflite_loader import float_tensors  # reads the flatbuffer; imports no TensorFlow
+
+    return float_tensors(path)
+
+
 def _diagnose(model_name: str, log: CompilerLog, float_tensors: Sequence[str] = ()):
     from ..doctor import diagnose
 
     text = log.raw or "\n".join(t for t in (log.error, log.error_detail) if t)
     return diagnose(text, "edgetpu_compiler", {"model": model_name, "float_tensors": list(float_tensors)})
-
-
-def float_tensors(path: Path) -> list[str]:
-    """Names of the float32 tensors of a .tflite file that carry activations (not weights), for the
-    sentence about a model the compiler finds not quantized; empty when the file cannot be read."""
-    try:
-        from ..loaders.tflite_loader import parse
-
-        graph, *_ = parse(path.read_bytes(), path.name)
-    except Exception:  # noqa: BLE001 - only an extra in a sentence about another failure
-        return []
-    names = [t.name for n in graph.nodes for t in n.outputs if t.dtype in ("float32", "float16")]
-    return list(dict.fromkeys(names))
 
 
 def compile_model(tflite_path, out_dir, options: Optional[EdgeTpuOptions] = None,
@@ -420,7 +413,7 @@ def compile_model(tflite_path, out_dir, options: Optional[EdgeTpuOptions] = None
             if rc == 0 and not models and not log.error:
                 log = dataclasses.replace(log, error="it reported no error but wrote no "
                                                      "*_edgetpu.tflite file")
-            floats = float_tensors(src) if "not quantized" in log.raw else []
+            floats = _float_tensors(src) if "not quantized" in log.raw else []
             found = _diagnose(src.name, log, floats)
             raise UserError(failure_message(src.name, log, rc, floats),
                             f"$ {shlex.join(argv)}\n(exit code {rc})\n\n{log.raw}",

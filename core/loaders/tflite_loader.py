@@ -56,6 +56,16 @@ def load(path: Path, fmt: str, options, progress) -> LoadedModel:
     return LoadedModel(info=info, handle=Path(path))
 
 
+def float_tensors(path: Path) -> list[str]:
+    """Names of the float tensors an int8 .tflite still computes (op outputs, not weights), for the
+    sentence about a model the Edge TPU compiler finds not quantized; empty when the file cannot be read."""
+    try:
+        graph, *_ = parse(Path(path).read_bytes(), Path(path).name)
+    except Exception:  # noqa: BLE001 - only an extra in a sentence about another failure
+        return []
+    return list(dict.fromkeys(t.name for n in graph.nodes for t in n.outputs if t.dtype in ("float32", "float16")))
+
+
 def parse(data: bytes, label: str = "the model") -> tuple[Graph, int, tuple[str, ...], tuple[str, ...]]:
     """(graph, parameter count, signature keys, notes) of a .tflite file's bytes.
 

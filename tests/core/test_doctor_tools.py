@@ -307,7 +307,7 @@ def test_litert_meets_an_unresolved_custom_op():
 def test_float_tensors_of_a_tflite_model_are_listed_for_the_compilers_refusal(tmp_path):
     import tensorflow as tf
 
-    from edgewizard.core.convert.edgetpu_compiler import float_tensors
+    from edgewizard.core.loaders.tflite_loader import float_tensors
 
     path = tmp_path / "float_model.tflite"
     path.write_bytes(converter(lambda x: tf.nn.relu(x) * 2.0).convert())
@@ -325,7 +325,8 @@ def test_a_float_model_refused_by_the_compiler_is_told_with_its_float_tensors(tm
     installed here: its test double from test_edgetpu_compiler.py prints a stored refusal."""
     import tensorflow as tf
 
-    from edgewizard.core.convert.edgetpu_compiler import compile_model, float_tensors
+    from edgewizard.core.convert.edgetpu_compiler import compile_model
+    from edgewizard.core.loaders.tflite_loader import float_tensors
     from tests.core.test_edgetpu_compiler import make_fake
 
     model = tmp_path / "float_model.tflite"
