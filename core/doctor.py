@@ -124,7 +124,10 @@ def parse_table(name: str, text: str) -> tuple[Signature, ...]:
         for arg, spec in raw.get("collect", {}).items():
             if set(spec) - _COLLECT_FIELDS or "regex" not in spec or set(spec.get("clean", ())) - set(CLEANERS):
                 raise InternalError(f"The error table {where} has a bad collect.{arg}.")
-            collect[arg] = Collect(_compile(spec["regex"], where), spec.get("format", ""), tuple(spec.get("clean", ())))
+            regex = _compile(spec["regex"], where)
+            if set(_PLACEHOLDER.findall(spec.get("format", ""))) - set(regex.groupindex):
+                raise InternalError(f"The error table {where} formats collect.{arg} with a group its regex lacks.")
+            collect[arg] = Collect(regex, spec.get("format", ""), tuple(spec.get("clean", ())))
         out.append(Signature(
             id=raw["id"], tool=raw["tool"], kind=raw["kind"], match=_compile(raw["match"], where),
             sentence=raw["sentence"].strip(), collect=collect, requires=tuple(raw.get("requires", ())),

@@ -184,6 +184,8 @@ def test_the_message_id_survives_dicts_and_pickles(cls):
     ('id = "x.a"\ntool = "x"\nkind = "user"\nmatch = "a"\nsentence = "A."', "lacks"),
     ('id = "x.a"\ntool = "x"\nkind = "user"\nmatch = "a"\nsentence = "A."\nprovenance = {test = "t"}\n'
      'collect = {b = {regex = "b", clean = ["shout"]}}', "collect.b"),
+    ('id = "x.a"\ntool = "x"\nkind = "user"\nmatch = "a"\nsentence = "A."\nprovenance = {test = "t"}\n'
+     'collect = {b = {regex = "(?P<op>b)", format = "{name}"}}', "collect.b with a group"),
 ])
 def test_a_malformed_table_entry_is_refused_by_name(entry, problem):
     with pytest.raises(InternalError, match=re.escape(problem)) as info:
