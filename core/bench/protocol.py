@@ -68,6 +68,17 @@ def check_hello(message: dict, where: str) -> None:
 
 
 def error_from(message: dict) -> EdgeWizardError:
-    """An agent 'error' message as the EdgeWizardError the CLI and GUI report (exit codes 2/3/1)."""
+    """An agent 'error' message as the EdgeWizardError the CLI and GUI report (exit codes 2/3/1).
+
+    The agent (standard library only, perhaps on a Pi) words what it knows; a runtime's own text that
+    it passed on is turned into the doctor's sentence here, the agent's words staying in the details."""
     cls = ERROR_KINDS.get(message["kind"], InternalError)
-    return cls(message["message"], str(message.get("details") or ""))
+    details = str(message.get("details") or "")
+    if message["kind"] in ("user", "missing", "device"):
+        from ..doctor import diagnose
+
+        raw = "\n".join(t for t in (message["message"], details) if t)
+        found = diagnose(raw, ("openvino_device", "openvino", "litert", "edgetpu"))
+        if found is not None:
+            return found.error(raw)
+    return cls(message["message"], details)

@@ -5,6 +5,7 @@ point, and integer outputs dequantized, so every runner takes and gives real val
 from __future__ import annotations
 
 from pathlib import Path
+from ..doctor import explain
 from ..errors import UserError
 from ..plan import CutModel
 
@@ -80,7 +81,8 @@ class TFLiteRunner(Runner):
             self.it = Interpreter(model_content=data)
             self.it.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
-            raise UserError(f"TensorFlow Lite cannot open {path.name}: {str(exc).strip().splitlines()[0][:300]}") from exc
+            raise explain(exc, ("litert", "edgetpu"), UserError(
+                f"TensorFlow Lite cannot open {path.name}: {str(exc).strip().splitlines()[0][:300]}"), {"model": path.name}) from exc
         self.label = path.name
         ins, outs = self.it.get_input_details(), self.it.get_output_details()
         self._in = [ins[i] for i in _order([{d["name"]} for d in ins], [t.name for t in cut.inputs], "input", path.name)]
@@ -172,7 +174,9 @@ class OpenVINORunner(Runner):
         except UserError:
             raise
         except Exception as exc:  # OpenVINO raises RuntimeError with multi-line texts
-            raise UserError(f"OpenVINO cannot open {path.name}: {str(exc).strip().splitlines()[0][:300]}") from exc
+            raise explain(exc, ("openvino_device", "openvino"), UserError(
+                f"OpenVINO cannot open {path.name}: {str(exc).strip().splitlines()[0][:300]}"),
+                {"model": path.name, "device": device}) from exc
         self.request = self.compiled.create_infer_request()
         self.label = path.name
         self.output_names = [next(iter(sorted(p.get_names())), f"output_{k}") for k, p in enumerate(self.compiled.outputs)]

@@ -142,3 +142,24 @@ def test_probe_of_this_computer():
     assert status.device == "edgetpu" and not status.ready and "Coral USB Accelerator" in status.reason
     assert not found.status("myriad").ready and "openvino==2022.3" in found.status("myriad").reason
     assert json.dumps([d.__dict__ for d in found.devices])  # plain data for the GUI
+
+
+def test_a_runtimes_own_error_reaches_the_person_as_the_doctors_sentence(models, tmp_path):
+    """LiteRT's raw 'Didn't find op for builtin opcode' from the agent becomes one plain sentence with
+    the doctor's id; the agent's words stay in the details."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(models["tflite"].read_bytes(), 0)
+    for code in model.operatorCodes:
+        code.version = 99  # as a converter newer than this runtime would write it
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    newer = tmp_path / "from the future.tflite"
+    newer.write_bytes(bytes(builder.Output()))
+    run = BenchRun(BenchRequest(str(newer), "tflite:CPU", count=5)).start()
+    assert run.wait(120)
+    error = run.error
+    assert isinstance(error, UserError) and error.message_id == "litert.op_version"
+    assert "version 99" in error.message and "\n" not in error.message and "Didn't find op" not in error.message
+    assert "Didn't find op for builtin opcode" in error.details

@@ -22,7 +22,7 @@ if FAULT_MODE == "banner":  # what a chatty .bashrc on the remote machine would 
 class FaultSession(object):
     runtime, version, device_name = "fault-injection", "0", "test double"
 
-    def __init__(self, path, option, threads):
+    def __init__(self, path, option, threads, precision=None):
         if FAULT_MODE == "hang-load":
             time.sleep(3600)
         self.inputs = [{{"name": "x", "shape": [1, 4], "dtype": "float32"}}]
