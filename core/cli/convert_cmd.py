@@ -121,7 +121,7 @@ def _convert_batch(runner, models, outputs, args, load_options, selection, targe
             if args.debug and exc.details:
                 print(exc.details, file=sys.stderr)
             entries.append({"model": model, "output": out, "status": "failed", "exit_code": exc.exit_code,
-                            "error": exc.message})
+                            "error": exc.message, "error_id": exc.message_id or None})
             continue
         code = MissingDependency.exit_code if _not_compiled(manifest, targets) else 0
         entries.append({"model": model, "output": out, "status": "converted", "exit_code": code, "manifest": manifest})

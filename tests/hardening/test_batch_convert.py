@@ -62,6 +62,7 @@ def test_json_lists_each_model_with_its_status(models, tmp_path, capsys):
     assert code == 2 and report["converted"] == 0 and report["failed"] == 2
     assert [e["status"] for e in report["models"]] == ["failed", "failed"]
     assert "missing.h5" in report["models"][1]["error"]
+    assert all("error_id" in e for e in report["models"])  # the doctor's id where it knew the message, else null
     assert not out.exists()  # nothing converted: not even the folder is left
 
 
