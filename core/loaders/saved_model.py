@@ -100,9 +100,13 @@ def _by_metagraph(path: Path, meta, chosen: str):
     wrapped = tf.compat.v1.wrap_function(lambda: tf.compat.v1.import_graph_def(gd, name=""), [])
     pruned = wrapped.prune([wrapped.graph.get_tensor_by_name(n) for n in in_names],
                            [wrapped.graph.get_tensor_by_name(n) for n in out_names])
-    g = convert_variables_to_constants_v2(pruned).graph
+    inlined = convert_variables_to_constants_v2(pruned).graph.as_graph_def()
+    with tf.Graph().as_default() as g:
+        tf.compat.v1.import_graph_def(inlined, name="")
+        # The signature's outputs are those of one IdentityN, which OpenVINO merges where two are alike: one
+        # Identity each, named as the object loader names them.
+        outputs = [tf.identity(g.get_tensor_by_name(t.name), name="Identity") for t in pruned.outputs]
     input_ops = [t.op.name for t in pruned.inputs[: len(input_keys)]]
-    outputs = [g.get_tensor_by_name(t.name) for t in pruned.outputs]
     return g, list(zip(input_keys, input_ops)), list(zip(output_keys, outputs))
 
 

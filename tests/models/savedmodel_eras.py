@@ -22,9 +22,14 @@ SHAPE = (12, 12, 3)
 CLASSES = 4
 
 
-def check_data(folder) -> tuple[np.ndarray, np.ndarray]:
+def check_data(folder) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Inputs and the model's outputs for them, in the order of the signature's output keys (sorted)."""
     with np.load(f"{folder}.check.npz") as d:
-        return d["x"], d["y"]
+        return d["x"], [d[f"y{i}"] for i in range(len(d.files) - 1)]
+
+
+def _save_check(folder: Path, x: np.ndarray, ys) -> None:
+    np.savez(f"{folder}.check.npz", x=x, **{f"y{i}": y for i, y in enumerate(ys)})
 
 
 def _data(n: int, seed: int = 0) -> np.ndarray:
@@ -32,29 +37,29 @@ def _data(n: int, seed: int = 0) -> np.ndarray:
 
 
 def make_keras2_savedmodel(folder, optimizer: str = "legacy") -> Path:
-    """A small Keras 2 CNN compiled with Adam ("legacy": OptimizerV2; "v2.11": the TF 2.11-2.15 one), trained
-    two steps so the optimizer has slots and an iteration count, saved with model.save(folder) (Keras 2's
-    SavedModel format)."""
+    """A small Keras 2 CNN with two heads of the same shape ("probs", "scores"), compiled with Adam ("legacy":
+    OptimizerV2; "v2.11": the TF 2.11-2.15 one), trained two steps so the optimizer has slots and an iteration
+    count, saved with model.save(folder) (Keras 2's SavedModel format)."""
     import tf_keras as k
 
     k.utils.set_random_seed(7)
     layers = k.layers
-    model = k.Sequential([
-        layers.Input(SHAPE, name="image"),
-        layers.Conv2D(6, 3, activation="relu", name="conv"),
-        layers.MaxPooling2D(name="pool"),
-        layers.Flatten(name="flat"),
-        layers.Dense(CLASSES, activation="softmax", name="probs"),
-    ], name="keras2_cnn")
+    image = layers.Input(SHAPE, name="image")
+    x = layers.Conv2D(6, 3, activation="relu", name="conv")(image)
+    x = layers.Flatten(name="flat")(layers.MaxPooling2D(name="pool")(x))
+    probs = layers.Dense(CLASSES, activation="softmax", name="probs")(x)
+    scores = layers.Dense(CLASSES, activation="sigmoid", name="scores")(x)
+    model = k.Model(image, [probs, scores], name="keras2_cnn")
     adam = k.optimizers.legacy.Adam(1e-2) if optimizer == "legacy" else k.optimizers.Adam(1e-2)
-    model.compile(optimizer=adam, loss="sparse_categorical_crossentropy")
-    model.fit(_data(8, seed=1), np.arange(8) % CLASSES, batch_size=4, epochs=1, verbose=0)
+    model.compile(optimizer=adam, loss=["sparse_categorical_crossentropy", "binary_crossentropy"])
+    labels = np.arange(8) % CLASSES
+    model.fit(_data(8, seed=1), [labels, np.eye(CLASSES)[labels]], batch_size=4, epochs=1, verbose=0)
     folder = Path(folder)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tf_keras calls this format legacy
         model.save(str(folder), save_format="tf")
     x = _data(3, seed=2)
-    np.savez(f"{folder}.check.npz", x=x, y=model.predict(x, verbose=0))
+    _save_check(folder, x, model.predict(x, verbose=0))
     return folder
 
 
@@ -85,7 +90,7 @@ def make_tf1_savedmodel(folder) -> Path:
             sig = v1.saved_model.predict_signature_def({"image": image}, {"probs": probs})
             builder.add_meta_graph(["serve"], signature_def_map={"serving_default": sig})
             builder.save()
-            np.savez(f"{folder}.check.npz", x=x, y=sess.run(probs, {image: x}))
+            _save_check(folder, x, [sess.run(probs, {image: x})])
     return folder
 
 
