@@ -5,6 +5,7 @@ in a TF1 session, which needs no objects. Shares the graph-reading helpers of tf
 from __future__ import annotations
 
 import itertools
+import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +21,7 @@ from .tf_graph import (_VARIABLE_OPS, TFGraphHandle, _const_params, _first_line,
 _INIT_OP_KEY = "__saved_model_init_op"  # TF2 keeps its init op among the signatures; it is not one
 _SERVE_TAG = "serve"
 _LOADS = itertools.count(1)
+_VALID_OP_NAME = re.compile(r"[A-Za-z0-9.][A-Za-z0-9_.\-/>]*")  # TensorFlow's rule for node names
 
 
 def load_savedmodel(path: Path, options: LoadOptions, progress) -> LoadedModel:
@@ -101,13 +103,30 @@ def _by_metagraph(path: Path, meta, chosen: str):
     pruned = wrapped.prune([wrapped.graph.get_tensor_by_name(n) for n in in_names],
                            [wrapped.graph.get_tensor_by_name(n) for n in out_names])
     inlined = convert_variables_to_constants_v2(pruned).graph.as_graph_def()
+    input_ops = _name_inputs_by_key(inlined, dict(zip(input_keys, (t.op.name for t in pruned.inputs))))
     with tf.Graph().as_default() as g:
         tf.compat.v1.import_graph_def(inlined, name="")
         # The signature's outputs are those of one IdentityN, which OpenVINO merges where two are alike: one
         # Identity each, named as the object loader names them.
         outputs = [tf.identity(g.get_tensor_by_name(t.name), name="Identity") for t in pruned.outputs]
-    input_ops = [t.op.name for t in pruned.inputs[: len(input_keys)]]
     return g, list(zip(input_keys, input_ops)), list(zip(output_keys, outputs))
+
+
+def _name_inputs_by_key(gd, ops: dict) -> list[str]:
+    """Renames the placeholders TF2 calls "serving_default_<key>" to the key, as the object loader names them, so
+    that a model's input names (in --shape, --calib, --data) do not depend on the loader; a name taken stays."""
+    taken = {n.name for n in gd.node}
+    new = {op: key for key, op in ops.items() if op != key and key not in taken and _VALID_OP_NAME.fullmatch(key)}
+    for node in gd.node:
+        node.name = new.get(node.name, node.name)
+        node.input[:] = [_renamed(i, new) for i in node.input]
+    return [new.get(op, op) for op in ops.values()]
+
+
+def _renamed(tensor: str, new: dict) -> str:
+    control, name = ("^", tensor[1:]) if tensor.startswith("^") else ("", tensor)
+    op, colon, index = name.partition(":")
+    return control + new.get(op, op) + colon + index
 
 
 def _rename_functions(gd, suffix: str) -> None:
