@@ -77,3 +77,20 @@ def human_bytes(n) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{n} B"
+
+
+def sha256_of(p: Path) -> str:
+    """The SHA-256 manifest.json records: of a file's bytes; of a folder (a SavedModel), its files'
+    relative paths and contents, in sorted order."""
+    import hashlib
+
+    p = Path(p)
+    h = hashlib.sha256()
+    files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+    for f in files:
+        if p.is_dir():
+            h.update(str(f.relative_to(p)).encode())
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..errors import UserError
+from ..files import sha256_of
 
 EXIT_FLAGGED = 4  # only with --fail-on-flag: the comparison ran and crossed a threshold
 ORIGINAL_ONLY_FORMATS = ("keras", "h5", "savedmodel", "frozen_pb", "meta", "onnx")  # never written by convert
@@ -161,22 +162,7 @@ def _same_model(path: Path, source: str, recorded: dict) -> bool:
         return True
     digest = recorded.get("sha256")
     # A hash costs far less than the verification it would spoil (the recorded cut may be the only one that fits).
-    return bool(digest) and _sha256(path) == digest
-
-
-def _sha256(p: Path) -> str:
-    """As convert records it in manifest.json: a folder hashes its files' relative paths and contents, sorted."""
-    import hashlib
-
-    h = hashlib.sha256()
-    files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
-    for f in files:
-        if p.is_dir():
-            h.update(str(f.relative_to(p)).encode())
-        with open(f, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-    return h.hexdigest()
+    return bool(digest) and sha256_of(path) == digest
 
 
 def _is_original(p: Path) -> bool:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
-import hashlib
 import json
 import os
 import shutil
@@ -19,7 +18,7 @@ from typing import Optional
 
 from .. import tempdirs
 from ..errors import UserError
-from ..files import disk_problem, write_atomic
+from ..files import disk_problem, sha256_of, write_atomic
 from ..loaders import ProgressFn, _no_progress, load
 from ..plan import LoadOptions, Selection
 from .base import ConvertOptions, TargetJob, get_target
@@ -239,7 +238,7 @@ def _move_into_place(staged: list[Path], out: Path, staging: Path):
                 os.replace(final, old)
             moved.append((final, old))
             os.replace(f, final)
-            entries.append({"name": f.name, "size_bytes": final.stat().st_size, "sha256": _sha256(final)})
+            entries.append({"name": f.name, "size_bytes": final.stat().st_size, "sha256": sha256_of(final)})
     except BaseException:
         undo()
         raise
@@ -269,7 +268,7 @@ def _header(src: Path, info, cut, options: ConvertOptions, needs_calib: list[str
         "source": {
             "path": str(src.resolve()),
             "format": info.format,
-            "sha256": _sha256(src),
+            "sha256": sha256_of(src),
             "size_bytes": info.size_bytes,
             "op_counts": info.graph.op_counts(),
         },
@@ -303,15 +302,3 @@ def _read_manifest(out: Path) -> dict:
         return data if isinstance(data, dict) else {}
     except (OSError, ValueError):
         return {}
-
-
-def _sha256(p: Path) -> str:
-    h = hashlib.sha256()
-    files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
-    for f in files:
-        if p.is_dir():
-            h.update(str(f.relative_to(p)).encode())
-        with open(f, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-    return h.hexdigest()
