@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
+from ..doctor import exception_text, explain
 from ..errors import UserError
 from ..graph import Graph, ModelInfo
 from ..plan import LoadOptions
@@ -48,9 +49,10 @@ def load_savedmodel(path: Path, options: LoadOptions, progress) -> LoadedModel:
         except UserError:
             raise
         except Exception as exc:
-            raise UserError(f"TensorFlow cannot load the SavedModel in {path} ({_tf_reason(exc)}); a "
-                            "file in the folder is damaged or incomplete, so copy or export the whole folder again.",
-                            details=f"Object loader: {first}\n\nMetaGraph loader: {exc}") from exc
+            raise explain(f"{exception_text(first)}\n{exception_text(exc)}", "tensorflow", UserError(
+                f"TensorFlow cannot load the SavedModel in {path} ({_tf_reason(exc)}); a file in the folder is damaged "
+                "or incomplete, so copy or export the whole folder again.",
+                details=f"Object loader: {first}\n\nMetaGraph loader: {exc}"), {"model": path.name}) from exc
         why = _first_line(first).rstrip(".")
         if _has_optimizer(meta) and "tf_keras" not in sys.modules:
             why += ", as tf_keras is not installed"
