@@ -61,6 +61,7 @@ RAW_TEXT = [
     (re.compile(r"^WARNING: All log messages before absl", re.M), "an absl log line"),
     (re.compile(r"\[ (?:ERROR|WARNING|INFO) \]"), "an OpenVINO log line"),
     (re.compile(r"^INFO:nncf:|^WARNING:nncf:", re.M), "an NNCF log line"),
+    (re.compile(r"<(?:KerasTensor |tf\.Tensor |keras\.src\.)"), "a Keras/TensorFlow object's repr"),
 ]
 # stderr lines a command may print besides its one error sentence.
 OUR_LINES = ("edgewizard: ", "Warning: ", "Note: ", "Kept in ", "Converting the bundled sample")
@@ -73,7 +74,8 @@ class Cell:
     step: str  # "inspect", "validate:edgetpu", "convert:tflite-int8", "verify", "bench:tflite:CPU"
     verdict: str  # ok | sentence | BAD | n/a
     exit_code: Optional[int] = None
-    sentence: str = ""  # the error sentence, or why the cell is BAD, or why it is n/a
+    sentence: str = ""  # what the command said (its error sentence), or why the cell is n/a
+    why: str = ""  # why the cell is BAD
     argv: list = field(default_factory=list)
     seconds: float = 0.0
     stdout: str = ""
@@ -125,29 +127,32 @@ def raw_text(text: str) -> Optional[str]:
     return None
 
 
-def judge(model: str, step: str, r: Run, scanned: Optional[str] = None) -> Cell:
-    """The cell for one call: ok, a plain sentence (exit 2/3), or BAD with the reason."""
-    cell = Cell(model, step, "ok", r.exit_code, "", r.argv, round(r.seconds, 1), r.stdout, r.stderr)
+def judge(model: str, step: str, r: Run, scanned: Optional[str] = None, said: str = "") -> Cell:
+    """The cell for one call: ok, a plain sentence (exit 2/3), or BAD with the reason. `said` is the answer a
+    command gives in its result rather than on stderr (validate --json: a report's summary)."""
     sentences = [ln[len("edgewizard: "):].strip() for ln in r.stderr.splitlines() if ln.startswith("edgewizard: ")]
+    sentence = sentences[-1] if sentences else said
+    cell = Cell(model, step, "ok", r.exit_code, sentence, r.argv, round(r.seconds, 1), r.stdout, r.stderr)
     others = [ln for ln in r.stderr.splitlines() if ln.strip() and not ln.startswith(OUR_LINES)]
     raw = raw_text(scanned if scanned is not None else r.stdout + "\n" + r.stderr)
     if r.exit_code is None:
-        cell.verdict, cell.sentence = "BAD", f"no answer within {r.seconds:.0f} s (killed)"
+        cell.verdict, cell.why = "BAD", f"no answer within {r.seconds:.0f} s (killed)"
     elif raw:
-        cell.verdict, cell.sentence = "BAD", f"raw tool text ({raw})"
+        cell.verdict, cell.why = "BAD", f"raw tool text, {raw}"
     elif r.exit_code == 0:
         if others:
-            cell.verdict, cell.sentence = "BAD", f"tool text on stderr: {others[0][:200]!r} (+{len(others) - 1} lines)"
+            cell.verdict, cell.why = "BAD", f"tool text on stderr: {others[0][:200]!r} (+{len(others) - 1} lines)"
     elif r.exit_code in (2, 3):
-        if not sentences:
-            cell.verdict, cell.sentence = "BAD", f"exit {r.exit_code} without an 'edgewizard: ' sentence"
+        if not sentence:
+            cell.verdict, cell.why = "BAD", f"exit {r.exit_code} without a sentence saying why"
         elif others:
-            cell.verdict, cell.sentence = "BAD", f"more than one sentence: {sentences[-1]} / {others[0][:200]!r}"
+            cell.verdict, cell.why = "BAD", f"more than one sentence: also {others[0][:200]!r}"
         else:
-            cell.verdict, cell.sentence = "sentence", sentences[-1]
+            cell.verdict = "sentence"
     else:
-        cell.verdict = "BAD"
-        cell.sentence = sentences[-1] if sentences else (r.stderr.strip().splitlines() or ["(nothing on stderr)"])[-1][:300]
+        cell.verdict, cell.why = "BAD", f"exit {r.exit_code}"
+        if not sentence:
+            cell.sentence = (r.stderr.strip().splitlines() or ["(nothing on stderr)"])[-1][:300]
     return cell
 
 
@@ -185,7 +190,7 @@ class Matrix:
 
     def add(self, cell: Cell) -> Cell:
         self.cells.append(cell)
-        mark = "" if cell.verdict in ("ok", "n/a") else f": {cell.sentence[:160]}"
+        mark = "" if cell.verdict in ("ok", "n/a") else f": {(cell.why or cell.sentence)[:160]}"
         print(f"  {cell.step:<24} {cell.text():<14} {cell.seconds:6.1f} s{mark}", file=sys.stderr, flush=True)
         return cell
 
@@ -194,7 +199,7 @@ class Matrix:
         try:
             path = corpus.ensure(entry)
         except (corpus.CorpusError, OSError, subprocess.SubprocessError) as exc:
-            self.add(Cell(entry.id, "fetch", "BAD", sentence=f"the corpus could not provide the model: {exc}"))
+            self.add(Cell(entry.id, "fetch", "BAD", why=f"the corpus could not provide the model: {exc}"))
             return
         shapes = [a for s in entry.shape for a in ("--shape", s)]
         out = self.work / entry.id
@@ -223,24 +228,25 @@ class Matrix:
         if not self.separately:
             r = run([*self.cli, "validate", path, *[a for d in devices for a in ("-d", d)], *shapes, "--json"], self.timeout)
             reports = _reports(r.stdout)
+            if reports is None and _json_error(r.stdout) and r.exit_code in (2, 3):
+                # The model itself failed (load, cut) before any device was judged: the same answer for each.
+                for d in devices:
+                    cell = judge(entry.id, f"validate:{d}", r)
+                    cell.via = "combined"
+                    self.add(cell)
+                return
             if r.exit_code == 0 and reports is not None and judge(entry.id, "validate", r, scanned=r.stderr).verdict == "ok":
                 for report in reports:
                     if report.get("status") in ("checked", "not_checked"):
                         cell = judge(entry.id, f"validate:{report['device']}", r,
                                      scanned=json.dumps(report, ensure_ascii=False) + "\n" + r.stderr)
                         cell.via = "combined"
-                        if report["status"] == "not_checked" and cell.verdict == "ok":
-                            # Exit 0 by design (core/validate/report.py NOT_CHECKED): a plain non-answer.
-                            cell.verdict, cell.sentence = "sentence", report.get("summary", "")
-                        self.add(cell)
+                        self.add(_not_checked(cell, report))
                         devices.remove(report["device"])
         for d in devices:
             r = run([*self.cli, "validate", path, "-d", d, *shapes, "--json"], self.timeout)
-            cell = judge(entry.id, f"validate:{d}", r)
             report = (_reports(r.stdout) or [{}])[0]
-            if cell.verdict == "ok" and report.get("status") == "not_checked":
-                cell.verdict, cell.sentence = "sentence", report.get("summary", "")
-            self.add(cell)
+            self.add(_not_checked(judge(entry.id, f"validate:{d}", r, said=report.get("summary", "")), report))
 
     def convert(self, entry: corpus.Entry, path: Path, shapes: list[str], targets: list[str], out: Path) -> None:
         for t in self.targets:
@@ -324,6 +330,21 @@ def _bench_detail(stdout: str, name: str) -> str:
         return ""
 
 
+def _not_checked(cell: Cell, report: dict) -> Cell:
+    """A device that was not checked answers with a sentence and exit 0, by design (core/validate/report.py,
+    NOT_CHECKED): shown as that sentence, not as ok."""
+    if cell.verdict == "ok" and report.get("status") == "not_checked":
+        cell.verdict, cell.sentence = "sentence", report.get("summary", "")
+    return cell
+
+
+def _json_error(stdout: str) -> bool:
+    try:
+        return "error" in json.loads(stdout)
+    except (ValueError, TypeError):
+        return False
+
+
 def _finished(folder: Path) -> set:
     """Targets the manifest in folder records as written (edgetpu's not_compiled is its own cell)."""
     try:
@@ -347,7 +368,8 @@ def markdown(cells: list[Cell], models: list[str]) -> str:
     for c in cells:
         note = None
         if c.verdict in ("sentence", "BAD"):
-            note = notes.setdefault(c.sentence, len(notes) + 1)
+            said = c.sentence.replace("\n", " / ") or "(no sentence)"
+            note = notes.setdefault(said if c.verdict == "sentence" else f"{said} -- BAD: {c.why}", len(notes) + 1)
         grid[(c.model, c.step)] = c.text(note)
     lines = ["| model | " + " | ".join(steps) + " |", "|---|" + "---|" * len(steps)]
     for m in models:
