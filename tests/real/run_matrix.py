@@ -132,7 +132,8 @@ def judge(model: str, step: str, r: Run, scanned: Optional[str] = None, said: st
     command gives in its result rather than on stderr (validate --json: a report's summary)."""
     sentences = [ln[len("edgewizard: "):].strip() for ln in r.stderr.splitlines() if ln.startswith("edgewizard: ")]
     sentence = sentences[-1] if sentences else said
-    cell = Cell(model, step, "ok", r.exit_code, sentence, r.argv, round(r.seconds, 1), r.stdout, r.stderr)
+    cell = Cell(model, step, "ok", exit_code=r.exit_code, sentence=sentence, argv=r.argv, seconds=round(r.seconds, 1),
+                stdout=r.stdout, stderr=r.stderr)
     others = [ln for ln in r.stderr.splitlines() if ln.strip() and not ln.startswith(OUR_LINES)]
     raw = raw_text(scanned if scanned is not None else r.stdout + "\n" + r.stderr)
     if r.exit_code is None:
@@ -265,8 +266,8 @@ class Matrix:
                 shutil.rmtree(folder, ignore_errors=True)
             for t in together:
                 if t in done:
-                    self.add(Cell(entry.id, f"convert:{t}", "ok", 0, "", r.argv, round(r.seconds, 1), r.stdout,
-                                  r.stderr, via="combined"))
+                    self.add(Cell(entry.id, f"convert:{t}", "ok", exit_code=0, argv=r.argv, seconds=round(r.seconds, 1),
+                                  stdout=r.stdout, stderr=r.stderr, via="combined"))
                     todo.remove(t)
         for t in todo:
             folder = out / t

@@ -206,7 +206,11 @@ def _run(code, stdout="", stderr=""):
     (2, "edgewizard: m.keras is not a readable Keras model: Inputs received: [<KerasTensor shape=(None, 7)>]\n", "BAD"),
 ])
 def test_judge_tells_a_plain_sentence_from_raw_tool_text(code, stderr, verdict):
-    assert run_matrix.judge("m", "convert:x", _run(code, stderr=stderr)).verdict == verdict
+    cell = run_matrix.judge("m", "convert:x", _run(code, stderr=stderr))
+    assert cell.verdict == verdict
+    assert (cell.exit_code, cell.seconds, cell.stderr, cell.argv) == (code, 1.0, stderr, ["edgewizard", "convert"])
+    assert cell.text().startswith({"ok": "ok", "sentence": "exit", "BAD": "BAD"}[verdict])
+    assert bool(cell.why) == (verdict == "BAD")
 
 
 def test_a_cited_source_address_is_not_raw_tool_text():
