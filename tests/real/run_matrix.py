@@ -52,7 +52,7 @@ BENCH_DEVICES = ("tflite:CPU", "openvino:CPU")
 RAW_TEXT = [
     (re.compile(r"Traceback \(most recent call last\)"), "a Python traceback"),
     (re.compile(r"^\s*File \"[^\"]+\", line \d+", re.M), "a Python stack frame"),
-    (re.compile(r"Check '.*' failed"), "OpenVINO's \"Check ... failed\" text"),
+    (re.compile(r"Check '.*?' failed"), "OpenVINO's \"Check ... failed\" text"),
     (re.compile(r"\bsrc/(?:frontends|core|plugins|inference|common|bindings)/"), "an OpenVINO source path"),
     (re.compile(r"[\w./-]+\.(?:cpp|cc|cxx|hpp|hh|h|c):\d+"), "a C/C++ source path"),
     (re.compile(r"(?:tensorflow|third_party|external)/[\w/]+\.(?:cc|h|py)\b"), "a TensorFlow source path"),
@@ -123,7 +123,7 @@ def raw_text(text: str) -> Optional[str]:
     for pattern, what in RAW_TEXT:
         m = pattern.search(text)
         if m:
-            return f"{what}: {text[max(0, m.start() - 40):m.end() + 60].strip()!r}"
+            return f"{what}: {text[max(0, m.start() - 40):min(m.end() + 60, m.start() + 160)].strip()!r}"
     return None
 
 
@@ -326,7 +326,7 @@ def _verify_detail(stdout: str) -> str:
 def _bench_detail(stdout: str, name: str) -> str:
     try:
         b = json.loads(stdout)
-        return f"{name}: median {b['median_ms']:.2f} ms over {b['count']} runs" + (f", {b['precision']}" if b.get("precision") else "")
+        return f"{name}: median {b['median_ms']:.3f} ms over {b['count']} runs" + (f", {b['precision']}" if b.get("precision") else "")
     except (ValueError, KeyError, TypeError):
         return ""
 
