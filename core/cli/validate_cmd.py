@@ -22,7 +22,8 @@ def add_parser(sub) -> None:
         "fixes. Exits 0 with the report even when ops are unsupported. --json prints {model, reports: "
         "[{device, title, status, summary, source_of_truth, nodes: [{index, name, op, where, reason, "
         "source_nodes, rule, confirmed}], totals, partition_point, memory, suggestions, notes, "
-        "disagreements, source_verdicts}]}.",
+        "disagreements, source_verdicts, reason, reason_id, details}]} (details: the tool's own text behind a "
+        "device that failed, also shown with --debug).",
     )
     add_common(p)
     p.add_argument("--device", "-d", action="append", default=[], metavar="D",
@@ -58,7 +59,7 @@ def run(args) -> int:
         print(f"Validated {model}")
         for r in reports:
             print()
-            print(report_text(r))
+            print(report_text(r, debug=getattr(args, "debug", False)))
     statuses = {r.status for r in reports}
     if "unavailable" in statuses:
         return 3
@@ -76,13 +77,16 @@ def _list_devices(choices, as_json: bool) -> int:
     return 0
 
 
-def report_text(r) -> str:
-    """A report for a terminal: summary line, facts, per-node table, suggestions, notes."""
+def report_text(r, debug: bool = False) -> str:
+    """A report for a terminal: summary line, facts, per-node table, suggestions, notes; with debug, the
+    tool's own text behind a device that failed."""
     from ..files import human_bytes
 
     lines = [f"{r.title}: {r.summary()}" if r.status == "checked" else r.summary()]
     if r.status != "checked":
-        lines += [f"  note: {n}" for n in r.notes if len(n) < 400]
+        lines += [f"  note: {n}" for n in r.notes]
+        if debug and r.details:
+            lines += ["  details:"] + [f"    {ln}" for ln in r.details.splitlines()]
         return "\n".join(lines)
     lines.append(f"  judged: {r.judged}; by {r.source_of_truth}")
     point = r.partition_point

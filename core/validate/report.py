@@ -86,6 +86,7 @@ class ValidationReport:
     reason: str = ""  # for NOT_CHECKED / UNAVAILABLE: why, in one sentence
     reason_id: str = ""  # the error doctor's stable id of `reason`, when it wrote it (core/doctor.py)
     reason_args: dict = field(default_factory=dict, compare=False)  # the values filled into that sentence
+    details: str = ""  # the tool's own text behind `reason` (a log, a traceback): one click away, never a note
     source_verdicts: dict = field(default_factory=dict, compare=False)  # original node -> where (worst)
     table_sources: dict = field(default_factory=dict, compare=False)  # source key -> document/version/date
     seconds: float = 0.0
@@ -153,10 +154,10 @@ def not_checked(device: str, title: str, reason: str, notes: tuple[str, ...] = (
                             reason=reason, notes=notes)
 
 
-def failed(device: str, title: str, reason: str, notes: tuple[str, ...] = (), reason_id: str = "",
+def failed(device: str, title: str, reason: str, details: str = "", reason_id: str = "",
            reason_args: Optional[dict] = None) -> ValidationReport:
-    return ValidationReport(device=device, title=title, status=FAILED, source_of_truth=NOTHING,
-                            reason=reason, notes=notes, reason_id=reason_id, reason_args=dict(reason_args or {}))
+    return ValidationReport(device=device, title=title, status=FAILED, source_of_truth=NOTHING, reason=reason,
+                            details=details, reason_id=reason_id, reason_args=dict(reason_args or {}))
 
 
 def unavailable(device: str, title: str, reason: str) -> ValidationReport:

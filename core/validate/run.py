@@ -65,13 +65,12 @@ def validate(
             except MissingDependency as exc:
                 report = unavailable(v.name, v.title, exc.message)
             except UserError as exc:  # the model cannot be made into this device's format
-                report = failed(v.name, v.title, exc.message, (exc.details[:2000],) if exc.details else (),
-                                exc.message_id, exc.message_args)
+                report = failed(v.name, v.title, exc.message, exc.details[:20000], exc.message_id, exc.message_args)
             except (Cancelled, InternalError):
                 raise
             except Exception as exc:  # noqa: BLE001 - a crash in one device's library must not lose the others
                 report = failed(v.name, v.title, f"Checking {v.title} failed unexpectedly ({type(exc).__name__}: "
-                                f"{str(exc)[:200]}); this is a bug, please report it.", (traceback.format_exc()[-2000:],))
+                                f"{str(exc)[:200]}); this is a bug, please report it.", traceback.format_exc()[-20000:])
             extra = {"notes": tuple(dict.fromkeys(common + report.notes)) if report.status == CHECKED else report.notes,
                      "seconds": round(time.monotonic() - started, 3)}
             if report.status == CHECKED:
