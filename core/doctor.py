@@ -237,6 +237,19 @@ def try_entry(entry_id: str, text: str, context: Optional[Context] = None) -> Op
     return _try(sig, text, context or {})
 
 
+# Lines of a tool's message that say where in the tool's own source it stopped, not what is wrong.
+_WHERE_IN_TOOL = re.compile(r"^(Exception from \S+|Check '.*' failed at \S+|FrontEnd API failed with \w+:?|Summary:?)$"
+                            r"|\.(?:cpp|hpp|cc|h):\d+:?$")
+
+
+def tool_line(text: str, limit: int = 300) -> str:
+    """The first line of a tool's message that says what is wrong ("Unexpected type: RESOURCE"), for
+    a sentence the doctor has no entry for: OpenVINO opens with lines naming its C++ files."""
+    lines = [ln.strip() for ln in str(text).splitlines() if ln.strip()]
+    useful = [ln for ln in lines if not _WHERE_IN_TOOL.search(ln)]
+    return (useful or lines or [""])[0][:limit]
+
+
 def exception_text(exc: BaseException) -> str:
     """The exception's text with the texts of the exceptions it was raised from (Keras wraps the
     cause of a failed deserialization in a TypeError of its own)."""

@@ -80,8 +80,12 @@ def describe(exc):
 
 
 def _first_line(exc):
+    """The first line that says what is wrong: OpenVINO opens its messages with lines naming its C++
+    files ("Exception from src/...cpp:84:", "Check '...' failed at ..."), which tell a person nothing."""
     lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    return lines[0] if lines else type(exc).__name__
+    useful = [ln for ln in lines if not (ln.startswith(("Exception from ", "Check '", "FrontEnd API failed"))
+                                         or ln.rstrip(":").endswith((".cpp", ".hpp")) or ".cpp:" in ln)]
+    return (useful or lines or [type(exc).__name__])[0][:300]
 
 
 def cpu_name():
@@ -410,7 +414,7 @@ class OpenVINOSession(object):
         try:
             model = core.read_model(path)
         except Exception as exc:
-            raise AgentError("user", "OpenVINO could not read %s: %s" % (os.path.basename(path), exc))
+            raise AgentError("user", "OpenVINO could not read %s: %s" % (os.path.basename(path), _first_line(exc)), str(exc))
         # Only the inputs matter: a model whose inner shapes are computed at run time (a detector's
         # anchor grid from Range ops) has model.is_dynamic() true, yet compiles and runs.
         dynamic = ["%s (shape %s)" % (_port_label(i, p), p.get_partial_shape()) for i, p in enumerate(model.inputs)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from ..doctor import explain
+from ..doctor import explain, tool_line
 from ..errors import UserError
 from .base import ArtifactResult, TargetJob, register
 
@@ -37,8 +37,7 @@ def convert_to_ov(job: TargetJob):
     except UserError:
         raise
     except Exception as exc:
-        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-        reason = next((ln for ln in lines if "error" in ln.lower() or "not" in ln.lower()), lines[0] if lines else type(exc).__name__)
+        reason = tool_line(str(exc)) or type(exc).__name__
         # The op types tell the doctor whether control flow (If, Loop) is behind an unknown rank.
         raise explain(exc, "openvino", UserError(f"OpenVINO could not convert this model: {reason[:300]}", str(exc)),
                       context={"model_ops": list(cut.op_counts)}) from exc

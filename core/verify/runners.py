@@ -5,7 +5,7 @@ point, and integer outputs dequantized, so every runner takes and gives real val
 from __future__ import annotations
 
 from pathlib import Path
-from ..doctor import explain
+from ..doctor import explain, tool_line
 from ..errors import UserError
 from ..plan import CutModel
 
@@ -82,7 +82,7 @@ class TFLiteRunner(Runner):
             self.it.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise explain(exc, ("litert", "edgetpu"), UserError(
-                f"TensorFlow Lite cannot open {path.name}: {str(exc).strip().splitlines()[0][:300]}"), {"model": path.name}) from exc
+                f"TensorFlow Lite cannot open {path.name}: {tool_line(str(exc))}"), {"model": path.name}) from exc
         self.label = path.name
         ins, outs = self.it.get_input_details(), self.it.get_output_details()
         self._in = [ins[i] for i in _order([{d["name"]} for d in ins], [t.name for t in cut.inputs], "input", path.name)]
@@ -175,7 +175,7 @@ class OpenVINORunner(Runner):
             raise
         except Exception as exc:  # OpenVINO raises RuntimeError with multi-line texts
             raise explain(exc, ("openvino_device", "openvino"), UserError(
-                f"OpenVINO cannot open {path.name}: {str(exc).strip().splitlines()[0][:300]}"),
+                f"OpenVINO cannot open {path.name}: {tool_line(str(exc))}"),
                 {"model": path.name, "device": device}) from exc
         self.request = self.compiled.create_infer_request()
         self.label = path.name
@@ -194,7 +194,8 @@ class OpenVINORunner(Runner):
         try:
             result = self.request.infer({i: x.astype(t, copy=False) for i, x, t in zip(self._order, feed, self._types)})
         except Exception as exc:
-            raise UserError(f"{self.label} does not take the original model's inputs: {str(exc).strip().splitlines()[0][:300]}") from exc
+            raise explain(exc, ("openvino_device", "openvino"), UserError(
+                f"{self.label} does not take the original model's inputs: {tool_line(str(exc))}")) from exc
         return [np.asarray(result[p], dtype=np.float32) for p in self.compiled.outputs]
 
 

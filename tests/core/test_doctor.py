@@ -201,3 +201,19 @@ def test_the_doctor_imports_nothing_heavy():
             "print(sorted(m for m in ('tensorflow', 'keras', 'openvino', 'numpy', 'PySide6', 'nncf') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+OPENVINO_TEXT = """Exception from src/inference/src/cpp/core.cpp:84:
+Check 'it != type_map.end()' failed at src/frontends/tensorflow_lite/src/utils.cpp:95:
+FrontEnd API failed with GeneralFailure:
+Unexpected type: RESOURCE
+"""
+
+
+def test_an_unknown_tool_message_is_cut_to_the_line_that_says_what_is_wrong():
+    from edgewizard.core.bench.agent import _first_line
+
+    assert doctor.tool_line(OPENVINO_TEXT) == "Unexpected type: RESOURCE"
+    assert _first_line(RuntimeError(OPENVINO_TEXT)) == "Unexpected type: RESOURCE"  # the agent's own copy
+    assert doctor.tool_line("plain words\nmore") == "plain words"
+    assert doctor.tool_line("Check 'x' failed at a.cpp:1:") == "Check 'x' failed at a.cpp:1:"  # nothing better

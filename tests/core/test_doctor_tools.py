@@ -449,3 +449,36 @@ def test_an_undiagnosed_keras_failure_keeps_todays_sentence(tmp_path):
     err = info.value
     assert err.message == f"{path} is not a readable Keras model: Expected a model.weights.h5 or model.weights.npz file."
     assert err.message_id == "" and "model.weights.h5" in err.details
+
+
+def test_openvino_tflite_with_resource_variables(tmp_path):
+    """A stateful TFLite model (variables in RESOURCE tensors, as streaming wake-word models keep them):
+    OpenVINO's TFLite reader stops on the tensor type; convert and bench say so in one sentence."""
+    import tensorflow as tf
+
+    class Streaming(tf.Module):
+        def __init__(self):
+            self.state = None
+
+        @tf.function(input_signature=[tf.TensorSpec([1, 4], tf.float32)])
+        def __call__(self, x):
+            if self.state is None:
+                self.state = tf.Variable(tf.zeros([1, 4]))
+            self.state.assign_add(x)
+            return self.state * 2.0
+
+    module = Streaming()
+    conv = tf.lite.TFLiteConverter.from_concrete_functions([module.__call__.get_concrete_function()], module)
+    conv.experimental_enable_resource_variables = True
+    path = tmp_path / "streaming.tflite"
+    path.write_bytes(conv.convert())
+    import openvino as ov
+
+    text = raised(ov.Core().read_model, str(path))
+    found = doctor.diagnose(text, "openvino")
+    assert found.id == "openvino.tflite_tensor_type" and found.args == {"type": "RESOURCE"}
+    assert one_sentence(found.sentence)
+    # The same message from the bench agent reaches the person as that sentence (exit 2).
+    bench = subprocess.run([sys.executable, "-m", "edgewizard.gui.launch", "bench", str(path), "-d", "openvino:CPU",
+                            "-n", "3"], capture_output=True, text=True, timeout=180)
+    assert bench.returncode == 2 and bench.stderr == f"edgewizard: {found.sentence}\n"
