@@ -135,7 +135,7 @@ def judge(model: str, step: str, r: Run, scanned: Optional[str] = None, said: st
     cell = Cell(model, step, "ok", exit_code=r.exit_code, sentence=sentence, argv=r.argv, seconds=round(r.seconds, 1),
                 stdout=r.stdout, stderr=r.stderr)
     others = [ln for ln in r.stderr.splitlines() if ln.strip() and not ln.startswith(OUR_LINES)]
-    raw = raw_text(scanned if scanned is not None else r.stdout + "\n" + r.stderr)
+    raw = raw_text(scanned if scanned is not None else _without_details(r.stdout) + "\n" + r.stderr)
     if r.exit_code is None:
         cell.verdict, cell.why = "BAD", f"no answer within {r.seconds:.0f} s (killed)"
     elif raw:
@@ -155,6 +155,22 @@ def judge(model: str, step: str, r: Run, scanned: Optional[str] = None, said: st
         if not sentence:
             cell.sentence = (r.stderr.strip().splitlines() or ["(nothing on stderr)"])[-1][:300]
     return cell
+
+
+def _without_details(stdout: str) -> str:
+    """--json output less its "details" fields: they are where the raw tool text belongs (core/errors.py), as
+    --debug shows it; everything else a script or a person reads must be plain."""
+    try:
+        data = json.loads(stdout)
+    except ValueError:
+        return stdout
+
+    def strip(x):
+        if isinstance(x, dict):
+            return {k: strip(v) for k, v in x.items() if k != "details"}
+        return [strip(v) for v in x] if isinstance(x, list) else x
+
+    return json.dumps(strip(data), indent=1, ensure_ascii=False)
 
 
 def na(model: str, step: str, why: str) -> Cell:
@@ -240,7 +256,7 @@ class Matrix:
                 for report in reports:
                     if report.get("status") in ("checked", "not_checked"):
                         cell = judge(entry.id, f"validate:{report['device']}", r,
-                                     scanned=json.dumps(report, ensure_ascii=False) + "\n" + r.stderr)
+                                     scanned=_without_details(json.dumps(report, ensure_ascii=False)) + "\n" + r.stderr)
                         cell.via = "combined"
                         self.add(_not_checked(cell, report))
                         devices.remove(report["device"])
