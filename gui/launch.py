@@ -19,6 +19,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if getattr(sys, "frozen", False) and argv[:1] == ["-c"]:
         return _frozen_bench_agent(argv)
+    if getattr(sys, "frozen", False) and argv[:1] == ["--tflite-calibrated-child"]:
+        # core/convert/tflite_calibrated.py: int8 calibration of a graph with loops, in a process of its own
+        from edgewizard.core.convert.tflite_calibrated import main as calibrated_child
+
+        return calibrated_child(argv[1:])
     if argv[:1] == ["--self-test"]:
         from .self_test import main as self_test
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from ..doctor import explain
 from ..errors import UserError
 from .base import ArtifactResult, TargetJob, register
+from .tflite_calibrated import Int8Spec, calibrated_convert
 
 SUFFIX = {"float": "float", "fp16": "fp16", "dynamic": "dynamic", "int8": "int8"}
 
@@ -33,28 +34,22 @@ def converter_for(job: TargetJob):
 
 def convert_int8(job: TargetJob) -> bytes:
     """Full-integer TFLite bytes (integer-only ops), made once per run and shared with `edgetpu`."""
-    import tensorflow as tf
-
     key = ("tflite-int8", job.options.io_type)
     if key in job.shared:
         return job.shared[key]
-    samples = job.calibration_data()
-    job.progress(0.1, f"Calibrating on {len(samples)} samples")
-    conv = converter_for(job)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = lambda: iter(samples)
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    io = {"uint8": tf.uint8, "int8": tf.int8, "float32": tf.float32}[job.options.io_type]
-    conv.inference_input_type = io
-    conv.inference_output_type = io
-    data = _convert(conv, "full-integer")
+    converter_for(job)  # refuses a cut TensorFlow Lite cannot start from, in its own words
+    job.progress(0.1, f"Calibrating on {len(job.calibration_data())} samples")
+    spec = Int8Spec(ops=("TFLITE_BUILTINS_INT8",), io_type=job.options.io_type)
+    data = _convert(lambda: calibrated_convert(job, spec), "full-integer")
     job.shared[key] = data
     return data
 
 
-def _convert(conv, what: str) -> bytes:
+def _convert(convert, what: str) -> bytes:
     try:
-        return conv.convert()
+        return convert()
+    except UserError:
+        raise
     except Exception as exc:  # the converter raises ConverterError and friends with long logs
         first = str(exc).strip().splitlines()
         reason = next((ln.strip() for ln in first if "error" in ln.lower()), first[0] if first else type(exc).__name__)
@@ -99,7 +94,7 @@ class TFLiteTarget:
                 conv.target_spec.supported_types = [tf.float16]
             elif self.mode == "dynamic":
                 conv.optimizations = [tf.lite.Optimize.DEFAULT]
-            data = _convert(conv, self.title)
+            data = _convert(conv.convert, self.title)
         out = job.staging / self.output_names(job.stem)[0]
         Path(out).write_bytes(data)
         job.progress(1.0, "Done")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..doctor import explain
+from ..convert.tflite_calibrated import Int8Spec, calibrated_convert
 from ..errors import UserError
 from .base import VALIDATION_SAMPLES, ValidationContext, converter_reason, missing_module, register
 from .edgetpu_rules import judge
@@ -116,24 +117,15 @@ def int8_model(ctx: ValidationContext) -> tuple[bytes, str, list[str]]:
 
 
 def _mixed_int8(job) -> bytes:
-    import tensorflow as tf
-
-    from ..convert.tflite import converter_for
-
     key = ("validate-int8-mixed", job.options.io_type)
     if key in job.shared:
         return job.shared[key]
-    samples = job.calibration_data()
-    conv = converter_for(job)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = lambda: iter(samples)
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8, tf.lite.OpsSet.TFLITE_BUILTINS,
-                                      tf.lite.OpsSet.SELECT_TF_OPS]
-    conv.allow_custom_ops = True
-    io = {"uint8": tf.uint8, "int8": tf.int8, "float32": tf.float32}[job.options.io_type]
-    conv.inference_input_type, conv.inference_output_type = io, io
+    spec = Int8Spec(ops=("TFLITE_BUILTINS_INT8", "TFLITE_BUILTINS", "SELECT_TF_OPS"), io_type=job.options.io_type,
+                    allow_custom_ops=True)
     try:
-        data = conv.convert()
+        data = calibrated_convert(job, spec)
+    except UserError:  # the converter crashed on the model: said as it is
+        raise
     except Exception as exc:  # the converter's errors are long logs
         lead = "TensorFlow Lite cannot convert this model at all, so it cannot run on the Edge TPU"
         raise explain(exc, "tensorflow", UserError(f"{lead}: {converter_reason(exc)}", str(exc)), lead=lead) from exc

@@ -248,7 +248,7 @@ def test_tflite_converter_needs_select_ops():
 
     # Through the tflite targets' own converter call, as `convert -t tflite-float` reaches it.
     with pytest.raises(UserError) as info:
-        _convert(converter(lambda x: tf.math.cumprod(x, axis=1)), "float")
+        _convert(converter(lambda x: tf.math.cumprod(x, axis=1)).convert, "float")
     err = info.value
     assert err.message_id == "tensorflow.select_ops" and err.message_args == {"ops": "Cumprod"}
     assert err.message.startswith("TensorFlow Lite cannot convert this model: it has no builtin operation for Cumprod")
