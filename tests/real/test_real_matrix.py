@@ -8,7 +8,6 @@ import stat
 import subprocess
 import sys
 import zipfile
-from fnmatch import fnmatchcase
 from pathlib import Path
 
 import pytest
@@ -19,42 +18,18 @@ import corpus  # noqa: E402
 import run_matrix  # noqa: E402
 
 
-# BAD cells found by the first runs, each diagnosed down to the code that must change (the corpus report of
-# issue 14). They are product bugs being fixed in core/, not accepted behaviour: every other BAD cell fails this
-# test, and a listed cell that turns ok is printed so its line can go. Empty this as the fixes land.
-KNOWN_BAD = {
-    # TensorFlow's TFLite calibrator segfaults on the GRU layers' WHILE loops (pure-TF repro); full-integer
-    # conversion (core/convert/tflite.py convert_int8) needs a refusal before calibrating.
-    ("sleepecg-bigru-keras3", "validate:edgetpu"): "SIGSEGV in the TFLite int8 calibrator",
-    ("sleepecg-bigru-keras3", "convert:tflite-int8"): "SIGSEGV in the TFLite int8 calibrator",
-    ("sleepecg-bigru-keras3", "convert:edgetpu"): "SIGSEGV in the TFLite int8 calibrator",
-    # Keras 3.15 cannot load a Sequential holding a nested Functional saved by Keras 3.8 (keras-team/keras#20084);
-    # the loader's fallback sentence quotes Keras' message with its KerasTensor reprs.
-    ("capricorn-densenet-keras3", "*"): "raw Keras text in the loader's fallback sentence",
-}
-
-
-def _known(cell: dict) -> str:
-    return next((why for (model, step), why in KNOWN_BAD.items()
-                 if model == cell["model"] and fnmatchcase(cell["step"], step)), "")
-
-
 @pytest.mark.longrun
 def test_every_cell_is_ok_or_a_plain_sentence(tmp_path):
     """inspect, validate, convert, verify and bench on every corpus model: no exit 1, traceback, raw tool text
-    or timeout anywhere but in the cells KNOWN_BAD lists (the table is in the failure message)."""
+    or timeout in any cell (the table and each BAD cell's command are in the failure message)."""
     details = tmp_path / "matrix.json"
     proc = subprocess.run([sys.executable, str(HERE / "run_matrix.py"), "--json", str(details)],
                           capture_output=True, text=True, timeout=3600)
     assert details.exists(), f"run_matrix.py wrote no results (exit {proc.returncode}):\n{proc.stderr[-3000:]}"
     cells = json.loads(details.read_text(encoding="utf-8"))["cells"]
-    assert cells, proc.stdout
-    bad = [c for c in cells if c["verdict"] == "BAD"]
-    new = [f"{c['model']} {c['step']}: {c['why']}: {c['sentence']}\n    $ {' '.join(c['argv'])}" for c in bad if not _known(c)]
-    fixed = sorted({f"{c['model']} {c['step']}" for c in cells if c["verdict"] in ("ok", "sentence") and _known(c)})
-    if fixed:
-        print("Listed in KNOWN_BAD but no longer BAD (remove them):", *fixed, sep="\n  ")
-    assert not new, f"{proc.stdout}\nBAD cells not in KNOWN_BAD:\n" + "\n".join(new)
+    bad = [f"{c['model']} {c['step']}: {c['why']}: {c['sentence']}\n    $ {' '.join(c['argv'])}"
+           for c in cells if c["verdict"] == "BAD"]
+    assert cells and not bad and proc.returncode == 0, f"{proc.stdout}\nBAD cells:\n" + "\n".join(bad)
 
 
 # --------------------------------------------------------------------------- corpus.py, offline
