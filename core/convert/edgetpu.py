@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..doctor import listed
+from ..errors import UserError
 from .base import ArtifactResult, TargetJob, register
 from .edgetpu_compiler import compile_model, find_compiler, install_hint
 from .tflite import convert_int8, tflite_op_counts
@@ -25,8 +27,10 @@ class EdgeTPUTarget:
 
     def convert(self, job: TargetJob) -> ArtifactResult:
         int8_name = self.output_names(job.stem)[0]  # written whether or not the compiler is here
-        if job.cut.kind == "tflite":
+        calibrated = job.cut.kind != "tflite"
+        if not calibrated:
             data = Path(job.cut.path).read_bytes()  # an int8 .tflite is compiled as it is
+            _refuse_float(data, Path(job.cut.path).name)
         else:
             job.progress(0.05, "Making the full-integer model")
             data = convert_int8(job)
@@ -40,6 +44,7 @@ class EdgeTPUTarget:
                 op_counts=counts,
                 status=NOT_COMPILED,
                 notes=[f"The Edge TPU compile step was NOT run. {install_hint()}"],
+                details={"calibrated": calibrated},
             )
         job.progress(0.6, "Running edgetpu_compiler")
         result = compile_model(int8_path, job.staging, job.options.edgetpu, compiler=compiler,
@@ -53,8 +58,25 @@ class EdgeTPUTarget:
         job.progress(1.0, "Compiled")
         return ArtifactResult(
             files=files, op_counts=counts, status="compiled", notes=notes,
-            details={"compiler_log": log.to_dict(), "compiler_argv": list(result.argv)},
+            details={"compiler_log": log.to_dict(), "compiler_argv": list(result.argv), "calibrated": calibrated},
         )
+
+
+def _refuse_float(data: bytes, name: str) -> None:
+    """A .tflite given as the source is compiled as it is, so it must already be full-integer: a float or
+    dynamic-range model would be written as "<stem>_int8.tflite" while it is not one."""
+    from ..loaders.tflite_loader import parse
+
+    graph, *_ = parse(data, name)
+    # Float outputs of DEQUANTIZE are a full-integer model's float interface, which the compiler accepts.
+    floating = [n for n in graph.nodes if n.op != "DEQUANTIZE" and any(t.dtype in ("float32", "float16") for t in n.outputs)]
+    if floating:
+        ops = listed(list(dict.fromkeys(n.op for n in floating)))
+        raise UserError(
+            f"{name} is not a full-integer model ({len(floating)} of its {len(graph.nodes)} ops compute in float: "
+            f"{ops}), and the Edge TPU runs only int8 ops; convert the original TensorFlow or Keras model with the "
+            "edgetpu target, which quantizes it with your calibration data.",
+            message_id="convert.tflite_not_full_integer", message_args={"model": name, "ops": ops})
 
 
 register(EdgeTPUTarget(), aliases=("coral",))

@@ -184,7 +184,7 @@ def convert(
                 raise problem from exc
             files, undo = _move_into_place(result.files, out, staging)
             notes = list(result.notes)
-            if target.needs_calibration and options.calibration.synthetic:
+            if target.needs_calibration and options.calibration.synthetic and result.details.get("calibrated", True):
                 notes.insert(0, SYNTHETIC_WARNING)
             artifacts[target.name] = {
                 "target": target.name,

@@ -210,3 +210,11 @@ def report_for(validator: Validator, ctx: ValidationContext) -> ValidationReport
         return unavailable(validator.name, validator.title, f"{validator.title} cannot be checked here: {why}.")
     return validator.validate(ctx)
 
+
+_KIND_WORDS = {"onnx": "an ONNX model", "openvino_ir": "an OpenVINO IR model", "tflite": "a TensorFlow Lite model",
+               "graphdef": "a TensorFlow graph"}
+
+
+def kind_words(kind: str) -> str:
+    """'an ONNX model' for a cut's kind, as a sentence names it."""
+    return _KIND_WORDS.get(kind, f"a {kind} model")

@@ -13,7 +13,7 @@ from typing import Optional
 from ..doctor import explain
 from ..convert.tflite_calibrated import Int8Spec, calibrated_convert
 from ..errors import UserError
-from .base import VALIDATION_SAMPLES, ValidationContext, converter_reason, missing_module, register
+from .base import VALIDATION_SAMPLES, ValidationContext, converter_reason, kind_words, missing_module, register
 from .edgetpu_rules import judge
 from .report import (CHECKED, CPU, DEVICE, TABLE, UNSUPPORTED, MemoryEstimate, NodeVerdict, Suggestion,
                      ValidationReport, not_checked)
@@ -49,7 +49,7 @@ class EdgeTPUValidator:
         started = time.monotonic()
         if ctx.cut.kind not in ("graphdef", "tflite"):
             return not_checked(NAME, TITLE, f"The Edge TPU runs TensorFlow Lite models, and EdgeWizard cannot "
-                               f"make one from a {ctx.cut.kind} model; open the original TensorFlow or Keras model.")
+                               f"make one from {kind_words(ctx.cut.kind)}; open the original TensorFlow or Keras model.")
         ctx.progress(0.05, "Making the full-integer TensorFlow Lite model")
         data, judged, notes = int8_model(ctx)
         from ..loaders.tflite_loader import parse

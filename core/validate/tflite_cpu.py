@@ -9,7 +9,7 @@ from typing import Optional
 
 from ..doctor import explain
 from ..errors import UserError
-from .base import ValidationContext, converter_reason, missing_module, register
+from .base import ValidationContext, converter_reason, kind_words, missing_module, register
 from .report import CHECKED, CONVERTER, DEVICE, UNSUPPORTED, NodeVerdict, Suggestion, ValidationReport, not_checked
 from .tables import load_table
 
@@ -74,7 +74,7 @@ class TFLiteCPUValidator:
             data, judged = float_model(ctx), "the float TFLite model (builtin ops, Select TF ops where needed)"
         else:
             return not_checked(self.name, self.title, f"TensorFlow Lite runs .tflite models, and EdgeWizard cannot "
-                               f"make one from a {ctx.cut.kind} model; open the original TensorFlow or Keras model.")
+                               f"make one from {kind_words(ctx.cut.kind)}; open the original TensorFlow or Keras model.")
         from ..loaders.tflite_loader import parse
 
         ctx.progress(0.8, "Checking for ops outside the builtin set")

@@ -3,7 +3,8 @@
 
     xvfb-run -a -s "-screen 0 1280x900x24" .venv/bin/python tests/gui/screenshots.py docs/screenshots [scale]
 
-EDGEWIZARD_SHOT_SIZE=1366x768 sets the window's size (default 1180x820; give the screen room for it)."""
+EDGEWIZARD_SHOT_SIZE=1366x768 sets the window's size (default 1180x820; give the screen room for it);
+EDGEWIZARD_SHOT_MODEL=PATH drives another model than the sample (float targets only)."""
 from __future__ import annotations
 
 import os
@@ -54,7 +55,8 @@ def main() -> int:
         print(out / f"{name}{suffix}.png")
 
     shot("0-start")
-    w.open_model(str(sample_model_path()))
+    model = os.environ.get("EDGEWIZARD_SHOT_MODEL")  # another model than the sample: float targets only
+    w.open_model(model or str(sample_model_path()))
     wait_until(app, lambda: w.state.model is not None)
     shot("1-model")
     w.go(1)
@@ -66,10 +68,10 @@ def main() -> int:
     nodes.search.setText("")
     target = w.page("Target")
     w.go(2)
-    for key in ("edgetpu", "openvino", "tflite"):
+    for key in ("openvino", "tflite") if model else ("edgetpu", "openvino", "tflite"):
         target.device_checks[key].setChecked(True)
     target.precision["openvino"].setCurrentIndex(1)
-    target.precision["tflite"].setCurrentIndex(3)
+    target.precision["tflite"].setCurrentIndex(0 if model else 3)  # int8 needs the model's own calibration data
     target.output_dir.setText(str(tmp / "converted"))
     shot("3-target")
     target.tabs.setCurrentIndex(1)
