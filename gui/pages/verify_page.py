@@ -90,6 +90,7 @@ class VerifyPage(WizardPage):
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(False)
         self.message = QLabel(self)
+        self.message.setWordWrap(True)  # a long verdict (random inputs, what they show) must not widen the window
         self.save_report = QPushButton("&Save report…", self)
         self.save_report.setEnabled(False)
         for w in (self.verify_button, self.cancel_button):

@@ -320,3 +320,11 @@ def test_the_welcome_shows_on_the_first_start_only(qtbot, settings):
         assert already_shown(settings)
         w.jobs.shutdown()
         w.sink.uninstall()
+
+
+def test_a_long_verify_verdict_wraps_instead_of_widening_the_window(qtbot, window):
+    page = window.page("Verify")
+    page.message.setText("All converted models agree with the original. Compared on 256 random inputs (uniform in "
+                         "[0, 1)). Random inputs: the figures show whether the converted model computes the same "
+                         "function, not how it behaves on real data; give real samples for figures you can act on.")
+    assert page.message.minimumSizeHint().width() < 700  # unwrapped, this line alone asks for ~1500 px
