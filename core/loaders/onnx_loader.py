@@ -67,6 +67,22 @@ def load(path: Path, fmt: str, options, progress) -> LoadedModel:
     return LoadedModel(info=info, handle=model)
 
 
+def _weights_in(node) -> int:
+    """Elements of the weights a node holds itself: a Constant's value (PaddlePaddle's exporter keeps
+    weights there) and, recursively, the initializers and Constants of If/Loop/Scan bodies (Silero VAD
+    keeps its whole network in If branches)."""
+    count = 0
+    if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
+        value = next((a.t for a in node.attribute if a.name == "value" and a.HasField("t")), None)
+        if value is not None:
+            count += _elements(tuple(int(d) for d in value.dims))
+    for a in node.attribute:
+        for body in ([a.g] if a.HasField("g") else []) + list(a.graphs):
+            count += sum(_elements(tuple(int(d) for d in t.dims)) for t in body.initializer)
+            count += sum(_weights_in(inner) for inner in body.node)
+    return count
+
+
 def describe(model) -> tuple[Graph, int]:
     """(graph, parameter count) of a ModelProto, ideally one that went through shape inference."""
     onnx = _onnx()
@@ -100,6 +116,7 @@ def describe(model) -> tuple[Graph, int]:
             attrs["constant_inputs"] = consts
         if n.domain and n.domain != "ai.onnx":
             attrs["domain"] = n.domain
+        params += _weights_in(n)
         nodes.append(Node(name=name, op=n.op_type, inputs=inputs,
                           outputs=tuple(info(t) for t in n.output if t), attrs=attrs))
     graph = Graph(

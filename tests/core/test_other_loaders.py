@@ -289,3 +289,32 @@ def test_load_detects_each_format(tfl_float, ir, onnx_file, folder):
         assert loaded.info.format == fmt
         assert loaded.info.graph.nodes[0].op == first_op
         assert loaded.info.to_dict()["node_count"] == len(loaded.info.graph.nodes)
+
+
+def test_onnx_parameters_in_constant_nodes_and_if_branches_are_counted(tmp_path):
+    """PaddlePaddle's exporter keeps weights in Constant nodes and Silero VAD keeps its network in If
+    branches: both were reported as 'Parameters: 0'."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from edgewizard.core.loaders import load
+    from edgewizard.core.plan import LoadOptions
+
+    w = numpy_helper.from_array(np.ones((4, 3), np.float32), "w")  # 12 in a Constant node
+    branch_w = numpy_helper.from_array(np.ones((3, 5), np.float32), "bw")  # 15 in the then-branch
+
+    def branch(name, inits):
+        out = helper.make_tensor_value_info(f"{name}_y", TensorProto.FLOAT, None)
+        node = helper.make_node("MatMul", ["h", "bw"], [f"{name}_y"]) if inits else helper.make_node("Identity", ["h"], [f"{name}_y"])
+        return helper.make_graph([node], name, [], [out], inits)
+
+    nodes = [helper.make_node("Constant", [], ["W"], value=w),
+             helper.make_node("MatMul", ["x", "W"], ["h"]),
+             helper.make_node("If", ["cond"], ["y"], then_branch=branch("then", [branch_w]), else_branch=branch("else", []))]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4]),
+                                           helper.make_tensor_value_info("cond", TensorProto.BOOL, [])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    path = tmp_path / "consts.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+    assert load(path, LoadOptions()).info.param_count == 12 + 15
