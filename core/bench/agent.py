@@ -417,7 +417,7 @@ class OpenVINOSession(object):
             raise AgentError("user", "OpenVINO could not read %s: %s" % (os.path.basename(path), _first_line(exc)), str(exc))
         # Only the inputs matter: a model whose inner shapes are computed at run time (a detector's
         # anchor grid from Range ops) has model.is_dynamic() true, yet compiles and runs.
-        dynamic = ["%s (shape %s)" % (_port_label(i, p), p.get_partial_shape()) for i, p in enumerate(model.inputs)
+        dynamic = ["'%s' (shape %s)" % (_port_name(i, p), p.get_partial_shape()) for i, p in enumerate(model.inputs)
                    if p.get_partial_shape().is_dynamic]
         if dynamic:
             raise AgentError("user", "The model's input%s %s %s not fixed in size; convert it with fixed input shapes "
@@ -455,15 +455,15 @@ class OpenVINOSession(object):
 
     @staticmethod
     def _port(index, port, tensor):
-        return {"name": _port_label(index, port), "shape": [int(x) for x in tensor.shape], "dtype": tensor.data.dtype.name}
+        return {"name": _port_name(index, port), "shape": [int(x) for x in tensor.shape], "dtype": tensor.data.dtype.name}
 
     def set_input(self, index, array):
         self.request.get_input_tensor(index).data[...] = array
 
 
-def _port_label(index, port):
+def _port_name(index, port):
     try:
-        return "'%s'" % port.get_any_name()
+        return port.get_any_name()
     except RuntimeError:  # an unnamed port
         return "port%d" % index
 

@@ -97,3 +97,9 @@ def test_a_dynamic_input_is_refused_in_one_sentence_naming_it(models):
     assert isinstance(run.error, UserError)
     assert run.error.message == ("The model's input 'images' (shape [?,4]) is not fixed in size; convert it with "
                                  "fixed input shapes (--shape) to benchmark it.")
+
+
+def test_ready_names_the_inputs_as_the_model_does(models):
+    run = BenchRun(BenchRequest(str(models["ir"]), "openvino:CPU", count=3)).start()
+    assert run.wait(120)
+    assert [i["name"] for i in run.ready["inputs"]] == ["input"] and run.ready["outputs"][0]["name"] == "output"
