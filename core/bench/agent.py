@@ -300,7 +300,7 @@ def probe():
         for name in core.available_devices:
             if name != "MYRIAD":  # listed below as "myriad"
                 add("openvino:" + name, "OpenVINO %s (%s)" % (name, _ov_name(core, name)), "")
-                devices[-1]["default_precision"] = _precision_name(_property(core, name, "INFERENCE_PRECISION_HINT"))
+                devices[-1]["default_precision"] = precision_name(_property(core, name, "INFERENCE_PRECISION_HINT"))
         for name in ("GPU", "NPU"):
             if not any(d.split(".")[0] == name for d in core.available_devices):
                 add("openvino:" + name, "OpenVINO " + name, _no_openvino_device(version, name, core.available_devices))
@@ -384,7 +384,7 @@ class TFLiteSession(object):
         self.interpreter.set_tensor(self._details[index]["index"], array)
 
 
-def _precision_name(value):
+def precision_name(value):
     """'f32' for openvino.Type.f32 (or the string OpenVINO 2022 returns), None when unknown."""
     if value is None:
         return None
@@ -423,7 +423,7 @@ class OpenVINOSession(object):
             raise AgentError("user", "The model's input%s %s %s not fixed in size; convert it with fixed input shapes "
                              "(--shape) to benchmark it." % ("s" if len(dynamic) > 1 else "", ", ".join(dynamic),
                                                                "are" if len(dynamic) > 1 else "is"))
-        self.default_precision = _precision_name(_property(core, device, "INFERENCE_PRECISION_HINT"))
+        self.default_precision = precision_name(_property(core, device, "INFERENCE_PRECISION_HINT"))
         config = {"PERFORMANCE_HINT": "LATENCY"}
         if threads and device == "CPU":
             config["INFERENCE_NUM_THREADS"] = int(threads)
@@ -438,7 +438,7 @@ class OpenVINOSession(object):
                              str(exc))
         # What the device really computes in: a hint it cannot honour (f16 on a CPU without FP16
         # arithmetic) falls back silently, so read it back rather than repeat the request.
-        self.precision = _precision_name(_property(compiled, "INFERENCE_PRECISION_HINT"))
+        self.precision = precision_name(_property(compiled, "INFERENCE_PRECISION_HINT"))
         if device == "MYRIAD":
             self.precision = self.default_precision = "f16"
         self.request = compiled.create_infer_request()

@@ -5,6 +5,7 @@ point, and integer outputs dequantized, so every runner takes and gives real val
 from __future__ import annotations
 
 from pathlib import Path
+from ..bench.agent import precision_name
 from ..doctor import explain, tool_line
 from ..errors import UserError
 from ..plan import CutModel
@@ -169,7 +170,7 @@ class OpenVINORunner(Runner):
             self.precision = "float32 (original)" if reference else _openvino_precision(model)
             hint = exact_hint(ov_core, device, self.precision)
             self.compiled = ov_core.compile_model(model, device, {"INFERENCE_PRECISION_HINT": hint})
-            self.inference_precision = _hint_name(self.compiled.get_property("INFERENCE_PRECISION_HINT"))
+            self.inference_precision = precision_name(self.compiled.get_property("INFERENCE_PRECISION_HINT"))
             self.notes = (_precision_note(ov_core, device, self.precision, self.inference_precision),)
         except UserError:
             raise
@@ -216,19 +217,16 @@ def exact_hint(ov_core, device: str, stored: str) -> str:
     return "f32"
 
 
-def _hint_name(value) -> str:
-    name = value.get_type_name() if hasattr(value, "get_type_name") else str(value)
-    return {"float32": "f32", "float16": "f16", "bfloat16": "bf16"}.get(name, name)
-
-
 def _precision_note(ov_core, device: str, stored: str, used: str) -> str:
     try:
-        default = _hint_name(ov_core.get_property(device, "INFERENCE_PRECISION_HINT"))
+        default = precision_name(ov_core.get_property(device, "INFERENCE_PRECISION_HINT"))
     except Exception:
         default = ""
     why = ", this device's default" if used == default else (
         f" for an exact check (left to itself this {device} computes in {default})" if default else " for an exact check")
-    if stored == "float16" and used != "f16":
+    if stored == "float16" and used == "f16":
+        return f"OpenVINO ran this FP16 model in f16 on {device}, as the NCS2, GPUs and NPUs compute it."
+    if stored == "float16":
         return (f"OpenVINO ran this FP16 model in {used} on {device}: this {device} has no FP16 arithmetic, so the check "
                 "shows the rounding of the FP16 weights, not FP16 arithmetic.")
     return f"OpenVINO ran this model in {used} on {device}{why}."
