@@ -106,7 +106,7 @@ def main(argv) -> int:
     import numpy as np
 
     request = json.loads(open(argv[0], encoding="utf-8").read())
-    with np.load(request["samples"]) as arrays:
+    with np.load(request["samples"], allow_pickle=False) as arrays:
         stacked = [arrays[f"i{k}"] for k in range(len(request["inputs"]))]
     samples = [[a[i] for a in stacked] for i in range(len(stacked[0]))]
     try:
