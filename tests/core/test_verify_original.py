@@ -198,7 +198,7 @@ def test_contradictions_are_one_sentence(onnx_out, sample_out):
     with pytest.raises(UserError) as e:
         choose_original(parse(out, sample_out))
     assert e.value.message == (
-        f"These converted models were made from different models ({model.resolve()}, {sample_model_path().resolve()}); "
+        f"These converted models were made from different models ({', '.join(sorted([str(model.resolve()), str(sample_model_path().resolve())]))}); "
         "verify them one output folder at a time, or name the original with --model.")
     original, artifacts = choose_original(parse("--model", model, out, sample_out))
     assert original.chosen_by == "--model" and len(original.notes) == 1 and len(artifacts) == 2
