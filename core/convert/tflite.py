@@ -10,26 +10,25 @@ from pathlib import Path
 from ..doctor import explain
 from ..errors import UserError
 from .base import ArtifactResult, TargetJob, register
-from .tflite_calibrated import Int8Spec, calibrated_convert
+from .tflite_calibrated import Int8Spec, calibrated_convert, frozen_converter
 
 SUFFIX = {"float": "float", "fp16": "fp16", "dynamic": "dynamic", "int8": "int8"}
 
 
-def converter_for(job: TargetJob):
-    import tensorflow as tf
-
+def _require_graph(job: TargetJob) -> None:
     cut = job.cut
     if cut.kind != "graphdef":
         raise UserError(
             f"TensorFlow Lite targets convert from TensorFlow or Keras models; this is a {cut.kind} model. "
             "Open the original TensorFlow/Keras model instead."
         )
-    return tf.compat.v1.lite.TFLiteConverter.from_frozen_graph(
-        cut.path,
-        [t.name for t in cut.inputs],
-        [t.name for t in cut.outputs],
-        {t.name: list(t.shape) for t in cut.inputs},
-    )
+
+
+def converter_for(job: TargetJob):
+    _require_graph(job)
+    cut = job.cut
+    return frozen_converter(cut.path, [t.name for t in cut.inputs], [t.name for t in cut.outputs],
+                            [list(t.shape) for t in cut.inputs])
 
 
 def convert_int8(job: TargetJob) -> bytes:
@@ -37,7 +36,7 @@ def convert_int8(job: TargetJob) -> bytes:
     key = ("tflite-int8", job.options.io_type)
     if key in job.shared:
         return job.shared[key]
-    converter_for(job)  # refuses a cut TensorFlow Lite cannot start from, in its own words
+    _require_graph(job)
     job.progress(0.1, f"Calibrating on {len(job.calibration_data())} samples")
     spec = Int8Spec(ops=("TFLITE_BUILTINS_INT8",), io_type=job.options.io_type)
     data = _convert(lambda: calibrated_convert(job, spec), "full-integer")

@@ -44,12 +44,18 @@ def calibrated_convert(job, spec: Int8Spec) -> bytes:
     return _in_child(job, request, samples)
 
 
+def frozen_converter(graph: str, inputs: list, outputs: list, shapes: list):
+    """TensorFlow's frozen-graph converter for a cut (every TFLite target starts here)."""
+    import tensorflow as tf
+
+    return tf.compat.v1.lite.TFLiteConverter.from_frozen_graph(graph, inputs, outputs, dict(zip(inputs, shapes)))
+
+
 def convert_request(request: dict, samples) -> bytes:
     import tensorflow as tf
 
     spec = Int8Spec(**{**request["spec"], "ops": tuple(request["spec"]["ops"])})
-    conv = tf.compat.v1.lite.TFLiteConverter.from_frozen_graph(
-        request["graph"], request["inputs"], request["outputs"], dict(zip(request["inputs"], request["shapes"])))
+    conv = frozen_converter(request["graph"], request["inputs"], request["outputs"], request["shapes"])
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
     conv.representative_dataset = lambda: iter(samples)
     conv.target_spec.supported_ops = [getattr(tf.lite.OpsSet, name) for name in spec.ops]
