@@ -352,14 +352,21 @@ def failure_message(model_name: str, log: CompilerLog, returncode: int,
                     float_tensors: Sequence[str] = ()) -> str:
     """One sentence: the error doctor's for a known compiler message (resources/errors/edgetpu.toml),
     else the compiler's own error line."""
+    return compile_failure(model_name, log, returncode, float_tensors).message
+
+
+def compile_failure(model_name: str, log: CompilerLog, returncode: int, float_tensors: Sequence[str] = (),
+                    details: str = "") -> UserError:
+    """The error a failed compile raises: the doctor's sentence with its id when it knows the message."""
     found = _diagnose(model_name, log, float_tensors)
     if found is not None:
-        return found.sentence
+        return UserError(found.sentence, details, message_id=found.id, message_args=found.args)
     reason = log.error or f"it exited with code {returncode}"
     if log.error_detail and log.error_detail not in reason:
         reason = f"{reason} ({log.error_detail})"
     end = "" if reason.rstrip()[-1:] in ".!?" else "."
-    return f"The Edge TPU compiler could not compile {model_name}: {reason.rstrip()}{end} The details hold the compiler's full output."
+    return UserError(f"The Edge TPU compiler could not compile {model_name}: {reason.rstrip()}{end} The details hold "
+                     "the compiler's full output.", details)
 
 
 def _float_tensors(path: Path) -> list[str]:
@@ -414,10 +421,7 @@ def compile_model(tflite_path, out_dir, options: Optional[EdgeTpuOptions] = None
                 log = dataclasses.replace(log, error="it reported no error but wrote no "
                                                      "*_edgetpu.tflite file")
             floats = _float_tensors(src) if "not quantized" in log.raw else []
-            found = _diagnose(src.name, log, floats)
-            raise UserError(failure_message(src.name, log, rc, floats),
-                            f"$ {shlex.join(argv)}\n(exit code {rc})\n\n{log.raw}",
-                            message_id=found.id if found else "", message_args=found.args if found else None)
+            raise compile_failure(src.name, log, rc, floats, f"$ {shlex.join(argv)}\n(exit code {rc})\n\n{log.raw}")
         if not log.model_compiled:  # exit 0 and a model on disk, in words this parser lacks
             log = dataclasses.replace(log, model_compiled=True, warnings=log.warnings + (
                 "EdgeWizard did not recognise the compiler's success message; see its output.",))
