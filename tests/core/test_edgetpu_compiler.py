@@ -23,8 +23,8 @@ import pytest
 
 from edgewizard.core.convert import edgetpu_compiler as etc
 from edgewizard.core.convert.edgetpu_compiler import (
-    CompilerLog, EdgeTpuOptions, build_argv, compile_model, find_compiler, install_hint,
-    parse_log, parse_size)
+    EdgeTpuOptions, build_argv, compile_model, find_compiler, install_hint)
+from edgewizard.core.convert.edgetpu_log import CompilerLog, parse_log, parse_size
 from edgewizard.core.errors import Cancelled, MissingDependency, UserError
 
 LOGS = Path(__file__).resolve().parents[1] / "fixtures" / "edgetpu_logs"
