@@ -10,8 +10,9 @@ from typing import Optional
 
 from .errors import UserError
 from .graph import FORMATS, TensorInfo, resolve_node
-from .loaders import LoadedModel, ProgressFn, _no_progress
+from .loaders import LoadedModel
 from .plan import CutModel, Selection
+from .progress import ProgressFn, no_progress
 
 
 def static_shape(tensor: TensorInfo, given: Optional[tuple[int, ...]], label: Optional[str] = None) -> tuple[int, ...]:
@@ -49,7 +50,7 @@ def _fmt(shape) -> str:
     return ",".join(str(d) for d in shape)
 
 
-def cut(loaded: LoadedModel, selection: Selection, workdir: Path, progress: ProgressFn = _no_progress) -> CutModel:
+def cut(loaded: LoadedModel, selection: Selection, workdir: Path, progress: ProgressFn = no_progress) -> CutModel:
     fmt = loaded.info.format
     chosen = len(selection.inputs) or len(loaded.info.graph.inputs)
     if chosen > 1 and any(n == "" for n, _ in selection.shapes):

@@ -15,6 +15,7 @@ from .files import write_atomic
 from .graph import Graph, Node, TensorInfo, resolve_node
 from .loaders.tf_graph import TFGraphHandle, _ancestors, _dtype_name, _first_line, _shape
 from .plan import CutModel, Selection
+from .progress import ProgressFn, no_progress
 
 _RANDOM_OPS = frozenset({"RandomUniform", "RandomUniformInt", "RandomStandardNormal", "TruncatedNormal",
                          "Multinomial", "RandomShuffle", "RandomGamma", "RandomPoisson", "RandomPoissonV2"})
@@ -24,10 +25,6 @@ _RANDOM_OPS = frozenset({"RandomUniform", "RandomUniformInt", "RandomStandardNor
 # summaries, a custom op) may act outside it, so the cut check never runs a graph holding one.
 _INSIDE_ONLY_OPS = _RANDOM_OPS | frozenset({"VariableV2", "Variable", "VarHandleOp", "ReadVariableOp", "Assert",
                                             "HashTable", "HashTableV2", "LookupTableFind", "LookupTableFindV2"})
-
-
-def _no_progress(fraction, message=""):
-    pass
 
 
 @dataclass(frozen=True)
@@ -43,7 +40,7 @@ class _Pick:
         return f"{self.node.name}:{self.index}"
 
 
-def cut_graphdef(loaded, selection: Selection, workdir: Path, progress=_no_progress) -> CutModel:
+def cut_graphdef(loaded, selection: Selection, workdir: Path, progress: ProgressFn = no_progress) -> CutModel:
     import tensorflow as tf
 
     handle, graph = loaded.handle, loaded.info.graph

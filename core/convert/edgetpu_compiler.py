@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from ..errors import Cancelled, MissingDependency, UserError
+from ..progress import ProgressFn
 from .edgetpu_log import CompilerLog, parse_log
 
 ENV_VAR = "EDGEWIZARD_EDGETPU_COMPILER"
@@ -137,10 +138,11 @@ def _diagnose(model_name: str, log: CompilerLog, float_tensors: Sequence[str] = 
 def compile_model(tflite_path, out_dir, options: Optional[EdgeTpuOptions] = None,
                   compiler: Optional[str] = None, timeout: Optional[float] = None,
                   cancelled: Optional[Callable[[], bool]] = None,
-                  progress: Optional[Callable[[Optional[float], str], None]] = None
+                  progress: Optional[ProgressFn] = None
                   ) -> CompileResult:
     """Run the compiler on one int8 .tflite into out_dir. It writes into a private folder inside
-    out_dir and only successful outputs are moved out, so failure or cancel leaves nothing."""
+    out_dir and only successful outputs are moved out, so failure or cancel leaves nothing.
+    ``progress`` gets (None, line) for each line the compiler prints: it gives no figures."""
     options = options or EdgeTpuOptions()
     src, out_dir = Path(tflite_path), Path(out_dir)
     if not src.is_file():

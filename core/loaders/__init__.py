@@ -12,15 +12,13 @@ import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 from ..errors import UserError
 from ..graph import ModelInfo
 from ..plan import LoadOptions
+from ..progress import ProgressFn, no_progress as _no_progress  # noqa: F401  (importable from here)
 from .limits import check_graph
-
-ProgressFn = Callable[[Optional[float], str], None]
-
 
 @dataclass
 class LoadedModel:
@@ -45,10 +43,6 @@ _MODULES = {
 
 _CACHE: dict[tuple, LoadedModel] = {}
 _CACHE_SIZE = 3
-
-
-def _no_progress(fraction: Optional[float], message: str = "") -> None:
-    pass
 
 
 def detect_format(path: str | os.PathLike) -> str:

@@ -41,7 +41,7 @@ def compile_and_reconcile(ctx, data: bytes, predicted: list[NodeVerdict]) -> Com
     options = replace(ctx.options.edgetpu, show_operations=True)
     try:
         result = compile_model(model, ctx.workdir / "edgetpu", options, compiler=compiler,
-                               progress=lambda f, m: ctx.progress(None, m))
+                               progress=ctx.progress)
     except Cancelled:
         raise
     except EdgeWizardError as exc:
