@@ -1,20 +1,27 @@
-"""The one Qt adapter for core.jobs: runs a job's event loop on a QThread and re-emits its events
-as signals on the GUI thread. No page starts threads of its own (STYLE.md, habit 4)."""
+"""The one Qt adapter for core.jobs. `JobController.start()` hands back a `Job`: an object with its own
+signals (progress, log, done, failed, ended) that only the page which started it listens to. Every step
+(inspect, validate, convert, verify, bench discovery) is started, followed, cancelled and failed this way;
+no page filters a broadcast by a function name (STYLE.md, habit 4: no page starts threads of its own).
+
+Heavy steps run in the warm worker process (core/jobs.py), one at a time. Light calls that must not queue
+behind TensorFlow's warm-up (device discovery runs the bench agent in its own subprocess) run on a thread of
+their own with `call()`, through the same Job object."""
 from __future__ import annotations
 
 import threading
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from edgewizard.core.errors import Cancelled, EdgeWizardError, InternalError
 from edgewizard.core.jobs import Done, Failed, JobRunner, Log, Progress
 
-
-# The core steps the GUI runs in the worker.
+# The core steps the GUI runs in the worker: each takes a part of the plan (core/plan.py).
 INSPECT = "edgewizard.core.steps:inspect"
-CONVERT = "edgewizard.core.convert.run:convert"
-
+VALIDATE = "edgewizard.core.steps:validate_plan"
+CONVERT = "edgewizard.core.steps:convert_plan"
+VERIFY = "edgewizard.core.verify.run:verify_paths"
+WARM_UP = "edgewizard.core.jobs:_import_heavy"
 
 UNKNOWN = -1.0  # progress fraction when a step cannot tell how far it is
 
@@ -23,67 +30,109 @@ UNKNOWN = -1.0  # progress fraction when a step cannot tell how far it is
 # (UNKNOWN for "no figure") and results travel in a one-element tuple.
 
 
-class _JobThread(QThread):
+class Job(QObject):
+    """One step, started by one page. Its signals arrive on the GUI thread; `ended` comes last, after
+    `done` or `failed` (a Cancelled error when it was cancelled)."""
+
     progress = Signal(float, str)  # fraction 0..1, or UNKNOWN; message
     log = Signal(str)
-    done = Signal(object)  # (result,)
+    done = Signal(object)  # the step's result
     failed = Signal(object)  # EdgeWizardError
+    ended = Signal()
 
-    def __init__(self, runner: JobRunner, func: str, args: tuple, kwargs: dict, parent=None) -> None:
+    def __init__(self, func: str, parent=None) -> None:
         super().__init__(parent)
-        self._runner, self._func, self._args, self._kwargs = runner, func, args, kwargs
-        self._cancel_requested = threading.Event()
-        self._job = None
+        self.func = func
+        self.name = func.rsplit(":", 1)[-1].lstrip("_")
+        self.result: Any = None
+        self.error: Optional[EdgeWizardError] = None
+        self.running = True
+        self._cancel: Callable[[], None] = lambda: None
+
+    @property
+    def cancelled(self) -> bool:
+        return isinstance(self.error, Cancelled)
 
     def cancel(self) -> None:
-        self._cancel_requested.set()
-        job = self._job
-        if job is not None:
-            job.cancel()
+        if self.running:
+            self._cancel()
 
-    def run(self) -> None:  # on the thread: submit (may wait for the warm-up) and pump events
+    # Bound methods of this GUI-thread object: the thread's signals reach them queued, on the GUI thread.
+    @Slot(object)
+    def _thread_done(self, boxed: Any) -> None:
+        self._end(None, boxed[0])
+
+    @Slot(object)
+    def _thread_failed(self, error: Any) -> None:
+        self._end(error)
+
+    def _end(self, error: Any, result: Any = None) -> None:
+        self.parent()._end(self, error, result)
+
+
+class _Thread(QThread):
+    """Runs one job off the GUI thread and re-emits its events as signals."""
+
+    progress = Signal(float, str)
+    log = Signal(str)
+    done = Signal(object)  # (result,)
+    failed = Signal(object)
+
+    def __init__(self, body: Callable[["_Thread"], None], parent=None) -> None:
+        super().__init__(parent)
+        self._body = body
+        self.cancel_requested = threading.Event()
+
+    def run(self) -> None:
         try:
-            self._job = self._runner.submit(self._func, *self._args, **self._kwargs)
-            if self._cancel_requested.is_set():
-                self._job.cancel()
-            for event in self._job.events():
-                if isinstance(event, Progress):
-                    self.progress.emit(UNKNOWN if event.fraction is None else event.fraction, event.message)
-                elif isinstance(event, Log):
-                    self.log.emit(event.line)
-                elif isinstance(event, Done):
-                    self.done.emit((event.result,))
-                elif isinstance(event, Failed):
-                    self.failed.emit(event.error)
+            self._body(self)
         except EdgeWizardError as exc:
             self.failed.emit(exc)
         except Exception as exc:  # noqa: BLE001 - our bug, shown on the page like any other error
             self.failed.emit(InternalError(f"Could not run the step: {type(exc).__name__}: {exc}"))
 
 
-class JobController(QObject):
-    """Owns the warm worker. `start()` runs one job at a time; its signals arrive on the GUI thread."""
+def _pump_worker(runner: JobRunner, func: str, args: tuple, kwargs: dict, holder: dict) -> Callable[[_Thread], None]:
+    def body(thread: _Thread) -> None:  # submit (may wait for the warm-up) and pump the worker's events
+        job = runner.submit(func, *args, **kwargs)
+        holder["job"] = job
+        if thread.cancel_requested.is_set():
+            job.cancel()
+        for event in job.events():
+            if isinstance(event, Progress):
+                thread.progress.emit(UNKNOWN if event.fraction is None else event.fraction, event.message)
+            elif isinstance(event, Log):
+                thread.log.emit(event.line)
+            elif isinstance(event, Done):
+                thread.done.emit((event.result,))
+            elif isinstance(event, Failed):
+                thread.failed.emit(event.error)
+    return body
 
-    started = Signal(str)  # the job's function name
-    progress = Signal(float, str)  # fraction 0..1, or UNKNOWN (negative); message
-    log = Signal(str)
-    finished = Signal(str, object)  # func, result
-    failed = Signal(str, object)  # func, EdgeWizardError (Cancelled when cancelled)
-    busyChanged = Signal(bool)
+
+class JobController(QObject):
+    """Owns the warm worker and hands out Jobs. Pages follow their own Job; the signals here are for
+    observers that watch every step (the status bar, the self-test, tests)."""
+
+    busyChanged = Signal(bool)  # a worker step started or ended
+    started = Signal(object)  # Job
+    finished = Signal(object)  # Job that succeeded (observers only)
+    failed = Signal(object)  # Job that failed or was cancelled (observers only)
+    progress = Signal(float, str)  # of the running worker step (observers only)
 
     def __init__(self, parent=None, runner: Optional[JobRunner] = None) -> None:
         super().__init__(parent)
         self.runner = runner or JobRunner()
-        self._thread: Optional[_JobThread] = None
-        self._func = ""
+        self._job: Optional[Job] = None
+        self._threads: set[_Thread] = set()
 
     @property
     def busy(self) -> bool:
-        return self._thread is not None
+        return self._job is not None
 
     @property
     def current(self) -> str:
-        return self._func if self.busy else ""
+        return self._job.func if self._job is not None else ""
 
     def warm_up(self) -> None:
         """Start the worker and import TensorFlow there, without waiting (called after the window shows)."""
@@ -96,51 +145,94 @@ class JobController(QObject):
         except EdgeWizardError:
             pass  # the next real job starts a fresh worker and reports any problem
 
-    def start(self, func: str, *args: Any, **kwargs: Any) -> None:
+    def start(self, func: str, *args: Any, **kwargs: Any) -> Job:
+        """Run `func` in the worker process (one step at a time)."""
         if self.busy:
             raise InternalError("Another step is still running; wait for it or cancel it first.")
-        self._func = func
-        thread = _JobThread(self.runner, func, args, kwargs, self)
+        job = Job(func, self)
+        holder: dict = {}
+        thread = _Thread(_pump_worker(self.runner, func, args, kwargs, holder), self)
+
+        def cancel() -> None:
+            thread.cancel_requested.set()
+            if holder.get("job") is not None:
+                holder["job"].cancel()
+
+        job._cancel = cancel
+        self._job = job
         thread.progress.connect(self.progress)
-        thread.log.connect(self.log)
-        # Bound methods of this GUI-thread object: the connections are queued to the GUI thread.
-        thread.done.connect(self._on_done)
-        thread.failed.connect(self._on_failed)
-        self._thread = thread
-        thread.start()
-        self.started.emit(func)
+        self._run(job, thread, worker=True)
         self.busyChanged.emit(True)
+        return job
 
-    @Slot(object)
-    def _on_done(self, boxed: Any) -> None:
-        self._end(True, boxed[0])
+    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Job:
+        """Run a light in-process function (no TensorFlow, no OpenVINO) on a thread of its own, next to
+        whatever the worker is doing. Cancelling only drops its answer."""
+        job = Job(f"{fn.__module__}:{fn.__name__}", self)
 
-    @Slot(object)
-    def _on_failed(self, error: Any) -> None:
-        self._end(False, error)
+        def body(thread: _Thread) -> None:
+            result = fn(*args, **kwargs)
+            if not thread.cancel_requested.is_set():
+                thread.done.emit((result,))
 
-    def _end(self, ok: bool, payload: Any) -> None:
-        thread = self._thread
-        if thread is None:
+        thread = _Thread(body, self)
+
+        def cancel() -> None:
+            thread.cancel_requested.set()
+            self._end(job, Cancelled("Cancelled."))
+
+        job._cancel = cancel
+        self._run(job, thread, worker=False)
+        return job
+
+    def _run(self, job: Job, thread: _Thread, worker: bool) -> None:
+        thread.progress.connect(job.progress)
+        thread.log.connect(job.log)
+        thread.done.connect(job._thread_done)
+        thread.failed.connect(job._thread_failed)
+        thread.finished.connect(self._reap)
+        job._thread = thread
+        self._threads.add(thread)
+        thread.start()
+        self.started.emit(job)
+
+    def _end(self, job: Job, error: Optional[EdgeWizardError], result: Any = None) -> None:
+        if not job.running:
             return
-        thread.wait(10000)
-        self._thread = None
-        func = self._func
-        self.busyChanged.emit(False)
-        (self.finished if ok else self.failed).emit(func, payload)
-        thread.deleteLater()
+        job.running = False
+        job.result, job.error = result, error
+        if self._job is job:
+            job._thread.wait(10000)
+            self._job = None
+            self.busyChanged.emit(False)
+        if error is None:
+            job.done.emit(result)
+            self.finished.emit(job)
+        else:
+            job.failed.emit(error)
+            self.failed.emit(job)
+        job.ended.emit()
+
+    @Slot()
+    def _reap(self) -> None:
+        thread = self.sender()
+        self._threads.discard(thread)
+        if thread is not None:
+            thread.deleteLater()
 
     def cancel(self) -> None:
-        if self._thread is not None:
-            self._thread.cancel()
+        """Cancel the running worker step."""
+        if self._job is not None:
+            self._job.cancel()
 
     def shutdown(self, timeout_ms: int = 10000) -> None:
-        """Cancel what runs, wait for its thread, stop the worker. Used when the window closes."""
-        thread = self._thread
-        if thread is not None:
-            thread.cancel()
+        """Cancel what runs, wait for its threads, stop the worker. Used when the window closes."""
+        if self._job is not None:
+            self._job.cancel()
+        for thread in list(self._threads):
+            thread.cancel_requested.set()
             thread.wait(timeout_ms)
-        self._thread = None
+        self._job = None
         self.runner.shutdown()
 
 

@@ -73,3 +73,27 @@ def test_the_pypi_package_named_pycoral_is_never_a_dependency():
     deps = text.split("[project.optional-dependencies]")[0] + text.split("[project.optional-dependencies]")[1].split("[project.scripts]")[0]
     lines = [ln.strip().strip('",').lower() for ln in deps.splitlines() if ln.strip().startswith('"')]
     assert not any(ln.startswith("pycoral") for ln in lines)
+
+
+PAGES = sorted([*(ROOT / "gui" / "pages").glob("*.py"), *(ROOT / "gui" / "widgets").glob("*.py")])
+
+
+@pytest.mark.parametrize("path", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_a_page_follows_its_own_job_not_a_broadcast(path):
+    """Pages connect to the Job they started (gui/jobs_qt.py), never to the controller's observer
+    signals filtered by a function name, and never ask which step is 'current'."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    found = []
+    for node in ast.walk(tree):
+        # jobs.finished.connect / jobs.failed.connect / jobs.progress.connect / jobs.log.connect
+        if (isinstance(node, ast.Attribute) and node.attr in ("finished", "failed", "progress", "log", "current")
+                and isinstance(node.value, ast.Attribute) and node.value.attr == "jobs"):
+            found.append(f"line {node.lineno}: jobs.{node.attr}")
+    assert not found, found
+
+
+@pytest.mark.parametrize("path", sorted([*(ROOT / "core").rglob("*.py"), *(ROOT / "gui").rglob("*.py")]),
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_module_is_over_500_lines(path):
+    lines = path.read_text(encoding="utf-8").count("\n")
+    assert lines <= 500, f"{path.name} has {lines} lines; split it by what it does"

@@ -48,13 +48,7 @@ def load_sample(state: WizardState, jobs: JobController) -> None:
     from ..jobs_qt import INSPECT
 
     path = str(sample_model_path())
-
-    def done(func, info):
-        if func == INSPECT:
-            state.set_model(path, LoadOptions(), info)
-
-    jobs.finished.connect(done)
-    jobs.start(INSPECT, path)
+    jobs.start(INSPECT, path).done.connect(lambda info: state.set_model(path, LoadOptions(), info))
 
 
 def preview(page_cls, setup=None) -> int:

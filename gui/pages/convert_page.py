@@ -13,8 +13,10 @@ from PySide6.QtWidgets import (QGridLayout, QGroupBox, QHBoxLayout, QHeaderView,
 from edgewizard.core.files import human_bytes
 from edgewizard.core.convert.base import get_target
 from edgewizard.core.convert.run import finished_since, remove_partials, target_progress
+from edgewizard.core.manifest import partial_manifest
 
 from ..jobs_qt import CONVERT, is_cancel
+from ..state import CONVERSION
 from .base import WizardPage, preview
 
 LOG_LINES = 5000
@@ -27,7 +29,8 @@ class ConvertPage(WizardPage):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._running = False
+        self._job = None
+        self._shown = None  # the manifest whose files, notes and log the page shows
         self._started_at = 0.0
         self._targets: list[str] = []
         self._log_buffer: list[str] = []
@@ -92,23 +95,27 @@ class ConvertPage(WizardPage):
         self.convert_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.cancel)
         self.show_folder.clicked.connect(self._show_folder)
-        self.jobs.progress.connect(self._on_progress)
-        self.jobs.log.connect(self._on_log)
-        self.jobs.finished.connect(self._on_finished)
-        self.jobs.failed.connect(self._on_failed)
         self.jobs.busyChanged.connect(lambda busy: self.convert_button.setEnabled(not busy))
         self.state.requestChanged.connect(self._describe)
         self.state.modelChanged.connect(self._describe)
+        self.state.conversionChanged.connect(self._show_state)
 
     # -- before
     def on_enter(self) -> None:
         self._describe()
 
+    @property
+    def _running(self) -> bool:
+        return self._job is not None
+
     def _describe(self) -> None:
         req, src = self.state.request, self.state.source
         if not self._running:
-            self._targets = list(req.targets)
-            self._build_rows()
+            if list(req.targets) != self._targets or not self.rows:
+                self._targets = list(req.targets)
+                self._build_rows()
+                self._shown = None  # the rows are new: show the results in them again
+            self._show_state()
         names = ", ".join(get_target(t).title for t in req.targets) or "no target chosen"
         self.summary.setText(f"<b>{Path(src).name if src else 'No model'}</b> → {names}<br>"
                              f"into <code>{req.output_dir or '?'}</code>")
@@ -160,19 +167,22 @@ class ConvertPage(WizardPage):
         self.overall.setValue(0)
         self.message.setText("Starting the worker…")
         self._flush.start()
+        self._shown = None
         self.state.set_manifest(None)
         self._started_at = time.time()
-        self.jobs.start(CONVERT, self.state.source, self.state.load_options, self.state.selection, list(req.targets),
-                        req.output_dir, req.options, force=req.force)
+        plan = self.state.plan
+        job = self._job = self.jobs.start(CONVERT, plan, force=req.force)
+        job.progress.connect(self._on_progress)
+        job.log.connect(self._on_log)
+        job.done.connect(lambda manifest: self._on_finished(manifest, plan))
+        job.failed.connect(lambda error: self._on_failed(error, plan))
 
     def cancel(self) -> None:
         if self._running:
             self.message.setText("Cancelling…")
-            self.jobs.cancel()
+            self._job.cancel()
 
     def _on_progress(self, fraction, message: str) -> None:
-        if not self._running or self.jobs.current != CONVERT:
-            return
         self.message.setText(message)
         if fraction < 0:  # UNKNOWN: a message without a figure
             return
@@ -188,8 +198,7 @@ class ConvertPage(WizardPage):
                 status.setText("Running")
 
     def _on_log(self, line: str) -> None:
-        if self._running:
-            self._log_buffer.append(line)
+        self._log_buffer.append(line)
 
     def _flush_log(self) -> None:
         if self._log_buffer:
@@ -197,34 +206,60 @@ class ConvertPage(WizardPage):
             self._log_buffer.clear()
 
     def _stop(self) -> None:
-        self._running = False
+        self._job = None
         self.cancel_button.setEnabled(False)
         self._flush.stop()
         self._flush_log()
 
-    def _on_finished(self, func: str, manifest: dict) -> None:
-        if func != CONVERT or not self._running:
-            return
+    def _on_finished(self, manifest, plan) -> None:
         self._stop()
-        self.overall.setValue(1000)
-        self.message.setText("Conversion finished.")
-        by_target = {a["target"]: a for a in manifest.get("artifacts", [])}
-        for t, (_, bar, status) in zip(self._targets, self.rows):
-            a = by_target.get(t, {})
-            bar.setValue(100)
-            status.setText("Not compiled (see note)" if a.get("status") == "not_compiled" else "Done")
-        self._show_results(manifest)
-        self.state.set_manifest(manifest)
+        self._shown = manifest
+        self.state.set_manifest(manifest, plan, plan.output_dir)
+        self._show_done(manifest, "Conversion finished.")
 
-    def _on_failed(self, func: str, error) -> None:
-        if func != CONVERT or not self._running:
+    def _show_done(self, manifest, message: str, out_of_date: str = "") -> None:
+        self.overall.setValue(1000)
+        self.message.setText(message)
+        for t, (_, bar, status) in zip(self._targets, self.rows):
+            a = manifest.artifact(t)
+            bar.setValue(100 if a is not None else 0)
+            status.setText("Not run" if a is None else
+                           "Not compiled (see note)" if a.status == "not_compiled" else "Done")
+        self._show_results(manifest, out_of_date)
+
+    def _show_state(self) -> None:
+        """What the page shows when no conversion runs: the current plan's conversion, a conversion of
+        the same model for another cut or other targets marked out of date, or nothing at all (never
+        an earlier model's files, notes or log)."""
+        if self._running:
             return
+        current = self.state.current(CONVERSION)
+        if current is not None and current is self._shown:
+            return  # already on screen, with its log
+        self._shown = current
+        self.log.clear()
+        self._log_buffer.clear()
+        self.files.setRowCount(0)
+        self.results_box.hide()
+        self.overall.setValue(0)
+        self.message.setText("")
+        for _, bar, status in self.rows:
+            bar.setValue(0)
+            status.setText("Waiting")
+        stale = self.state.stale(CONVERSION)
+        if current is not None:
+            self._show_done(current, "Converted.")
+        elif stale is not None and not stale[1].startswith("for a different model"):
+            self._show_done(stale[0], f"Out of date: the files below were made {stale[1]} — convert again.",
+                            out_of_date=stale[1])
+
+    def _on_failed(self, error, plan) -> None:
         self._stop()
-        remove_partials(self.state.request.output_dir)
+        remove_partials(plan.output_dir)
         # Targets that finished before the failure are kept: list their files (a killed worker sent no
         # word about them, so ask the manifest it wrote after each one).
-        kept = finished_since(self.state.request.output_dir, self._targets, self._started_at)
-        done = {a["target"] for a in kept}
+        kept = finished_since(plan.output_dir, self._targets, self._started_at)
+        done = {a.target for a in kept}
         for t, (_, bar, status) in zip(self._targets, self.rows):
             if t in done:
                 bar.setValue(100)
@@ -232,9 +267,11 @@ class ConvertPage(WizardPage):
                     status.setText("Done")
             elif status.text() in ("Running", "Waiting", "Done"):
                 status.setText("Cancelled" if is_cancel(error) else ("Not run" if status.text() == "Waiting" else "Failed"))
-        if kept:
-            self._show_results({"artifacts": kept})
-            self.state.set_manifest({"artifacts": kept})  # what finished can be verified and benchmarked
+        if kept:  # what finished can be verified and benchmarked
+            partial = partial_manifest(plan.output_dir, kept)
+            self._shown = partial
+            self.state.set_manifest(partial, plan, plan.output_dir)
+            self._show_results(partial)
         if is_cancel(error):
             self.message.setText("Cancelled.")
             self.banner.show_message("The conversion was cancelled. Files of targets that had finished were kept; "
@@ -246,26 +283,28 @@ class ConvertPage(WizardPage):
             self.banner.show_message(error.message, "error", details)
 
     # -- after
-    def _show_results(self, manifest: dict) -> None:
+    def _show_results(self, manifest, out_of_date: str = "") -> None:
         files: dict[str, list] = {}  # one row per file, even when several targets share it (the int8 model)
         notes = []
-        for a in manifest.get("artifacts", []):
-            if a["target"] not in self._targets:
+        for a in manifest.artifacts:
+            if a.target not in self._targets:
                 continue
-            for f in a["files"]:
-                row = files.setdefault(f["name"], [f["name"], human_bytes(f["size_bytes"]), []])
-                row[2].append(a["target"])
-            notes += [f"<b>{a['target']}</b>: {n}" for n in a.get("notes", [])]
+            for f in a.files:
+                row = files.setdefault(f.name, [f.name, human_bytes(f.size_bytes), []])
+                row[2].append(a.target)
+            notes += [f"<b>{a.target}</b>: {n}" for n in a.notes]
         rows = [(name, size, ", ".join(t)) for name, size, t in files.values()]
         self.files.setRowCount(len(rows))
         for r, values in enumerate(rows):
             for c, v in enumerate(values):
                 self.files.setItem(r, c, QTableWidgetItem(v))
         self.notes.setText("<br>".join(notes))
+        self.files.setEnabled(not out_of_date)  # greyed: made for another cut or other targets
+        self.results_box.setTitle("Files made" + (f" (out of date: {out_of_date})" if out_of_date else ""))
         self.results_box.show()
 
     def _show_folder(self) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(self.state.request.output_dir))
+        QDesktopServices.openUrl(QUrl.fromLocalFile(self.state.output_folder))
 
 
 if __name__ == "__main__":

@@ -53,6 +53,8 @@ class ModelPage(WizardPage):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._pending = ""  # path being loaded
+        self._loading = False
+        self._job = None
         row = QHBoxLayout()
         self.open_file = QPushButton("&Open model file…", self)
         self.open_folder = QPushButton("Open Saved&Model folder…", self)
@@ -95,7 +97,7 @@ class ModelPage(WizardPage):
         self.progress.setMaximumWidth(240)
         self.progress_label = QLabel(self)
         self.cancel = QPushButton("Cancel", self)
-        self.cancel.clicked.connect(self.jobs.cancel)
+        self.cancel.clicked.connect(lambda: self._job is not None and self._job.cancel())
         busy.addWidget(self.progress)
         busy.addWidget(self.progress_label, 1)
         busy.addWidget(self.cancel)
@@ -138,9 +140,6 @@ class ModelPage(WizardPage):
         self.open_folder.clicked.connect(self._choose_folder)
         self.use_sample.clicked.connect(lambda: self.open_model(str(sample_model_path())))
         self.recent.activated.connect(self._open_recent)
-        self.jobs.progress.connect(self._on_progress)
-        self.jobs.finished.connect(self._on_finished)
-        self.jobs.failed.connect(self._on_failed)
         self.jobs.busyChanged.connect(self._on_busy)
         self.state.modelChanged.connect(self._show_model)
         self._refresh_recent()
@@ -158,7 +157,13 @@ class ModelPage(WizardPage):
         self.banner.clear()
         self._pending = os.path.abspath(os.path.expanduser(path))
         self.progress_label.setText(f"Opening {Path(self._pending).name}…")
-        self.jobs.start(INSPECT, self._pending, self.load_options())
+        options = self.load_options()
+        job = self._job = self.jobs.start(INSPECT, self._pending, options)
+        job.progress.connect(self._on_progress)
+        job.done.connect(lambda info, path=self._pending: self._on_finished(path, options, info))
+        job.failed.connect(self._on_failed)
+        self._loading = True
+        self._on_busy(True)
 
     def _choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open model", self.settings.last_dir("models"), MODEL_FILTER)
@@ -193,32 +198,26 @@ class ModelPage(WizardPage):
         self.recent.setEnabled(bool(items))
 
     # -- job events
-    def _mine(self, func: str) -> bool:
-        return func == INSPECT and bool(self._pending)
-
     def _on_busy(self, busy: bool) -> None:
-        loading = busy and self.jobs.current == INSPECT
-        self.busy_row.setVisible(loading)
+        if not busy:
+            self._loading = False
+        self.busy_row.setVisible(busy and self._loading)
         for w in (self.open_file, self.open_folder, self.use_sample, self.recent):
             w.setEnabled(not busy)
         if not busy:
             self.recent.setEnabled(bool(self.settings.recent_models()))
 
     def _on_progress(self, fraction, message: str) -> None:
-        if self.jobs.current == INSPECT and message:
+        if message:
             self.progress_label.setText(message)
 
-    def _on_finished(self, func: str, info: ModelInfo) -> None:
-        if not self._mine(func):
-            return
-        path, self._pending = self._pending, ""
+    def _on_finished(self, path: str, options: LoadOptions, info: ModelInfo) -> None:
+        self._pending = ""
         self.settings.add_recent_model(path)
         self._refresh_recent()
-        self.state.set_model(path, self.load_options(), info)
+        self.state.set_model(path, options, info)
 
-    def _on_failed(self, func: str, error) -> None:
-        if not self._mine(func):
-            return
+    def _on_failed(self, error) -> None:
         self._pending = ""
         if is_cancel(error):
             self.banner.show_message("Opening the model was cancelled.", "info")

@@ -13,7 +13,7 @@ from edgewizard.core.calibrate import SYNTHETIC, SYNTHETIC_WARNING, CalibrationS
 from edgewizard.core.convert.base import ConvertOptions
 from edgewizard.core.samples import sample_calibration_path, sample_model_path
 
-from ..state import ConversionRequest, default_output_dir
+from ..state import ConversionRequest
 from ..widgets.validation_panel import ValidationPanel
 from .base import WizardPage, preview
 
@@ -185,6 +185,7 @@ class TargetPage(WizardPage):
         self.synthetic_warning.setVisible(kind == "synthetic")
         options = ConvertOptions(io_type=self.io_type.currentData(), calibration=self.calibration())
         self.state.set_request(ConversionRequest(tuple(targets), options, self.output_dir.text().strip(), self.force.isChecked()))
+        self.state.set_devices(self.checks.devices())  # unticking a device marks its check out of date
         self.settings.set_value("convert/devices", {k: self.precision[k].currentData()
                                                     for k, c in self.device_checks.items() if c.isChecked()})
         self.settings.set_value("convert/int8", {"calib_kind": kind, "samples": self.samples.value(),
@@ -234,8 +235,8 @@ class TargetPage(WizardPage):
             self.calib_radios["sample"].setChecked(True)
         elif self.calib_radios["sample"].isChecked():
             self.calib_radios["folder"].setChecked(True)
-        if source:
-            self.output_dir.setText(self.state.request.output_dir or default_output_dir(source))
+        # The plan gave the new model its own default folder (an earlier model's folder never carries over).
+        self.output_dir.setText(self.state.request.output_dir)
         self._loading = False
         self._changed()
 

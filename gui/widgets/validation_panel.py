@@ -7,7 +7,9 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
-VALIDATE = "edgewizard.core.validate.run:validate"
+from ..jobs_qt import VALIDATE, is_cancel
+from ..state import VALIDATION
+
 COLOURS = {"device": QColor("#dcfce7"), "cpu": QColor("#fef3c7"), "unsupported": QColor("#fde2e1")}
 WHERE_TEXT = {"device": "on the device", "cpu": "on the CPU", "unsupported": "cannot run"}
 # The wizard's device choices (target page keys) -> the validators that judge them.
@@ -22,7 +24,8 @@ class ValidationPanel(QWidget):
         super().__init__(page)
         self.page = page
         self.reports = []
-        self._running = False
+        self.out_of_date = ""  # why the reports shown no longer match the plan ("for other devices"), or ""
+        self._job = None
         v = QVBoxLayout(self)
         v.setContentsMargins(6, 6, 6, 6)
         intro = QLabel("Before spending time on a conversion, see which operations of this model each chosen device "
@@ -66,13 +69,11 @@ class ValidationPanel(QWidget):
         self.table.setAccessibleName("Where each op runs")
         v.addWidget(self.table, 1)
         self.check.clicked.connect(self.start)
-        self.cancel.clicked.connect(page.jobs.cancel)
+        self.cancel.clicked.connect(lambda: self._job is not None and self._job.cancel())
         self.device.currentIndexChanged.connect(self._show_device)
         self.cut_button.clicked.connect(self._cut)
-        page.jobs.progress.connect(self._on_progress)
-        page.jobs.finished.connect(self._on_finished)
-        page.jobs.failed.connect(self._on_failed)
         page.state.validationChanged.connect(self._from_state)
+        page.state.modelChanged.connect(self._from_state)
 
     def devices(self) -> list[str]:
         from edgewizard.core.validate.base import device_choices
@@ -98,37 +99,46 @@ class ValidationPanel(QWidget):
         if jobs.busy:
             self.message.setText("Another step is still running.")
             return
-        self._running = True
+        state.set_devices(devices)
+        plan = state.plan
         self.cancel.setEnabled(True)
         self.progress.setValue(0)
-        jobs.start(VALIDATE, state.source, state.load_options, state.selection, devices, state.request.options)
+        self._job = job = jobs.start(VALIDATE, plan)
+        job.progress.connect(self._on_progress)
+        job.done.connect(lambda reports: self._on_finished(reports, plan))
+        job.failed.connect(self._on_failed)
 
     def _on_progress(self, fraction, message) -> None:
-        if self._running and self.page.jobs.current == VALIDATE:
-            self.message.setText(message)
-            if fraction >= 0:
-                self.progress.setValue(int(1000 * fraction))
+        self.message.setText(message)
+        if fraction >= 0:
+            self.progress.setValue(int(1000 * fraction))
 
-    def _on_failed(self, func, error) -> None:
-        if func != VALIDATE or not self._running:
-            return
-        self._running = False
+    def _on_failed(self, error) -> None:
+        self._job = None
         self.cancel.setEnabled(False)
-        self.message.setText("Cancelled." if getattr(error, "kind", "") == "cancelled" else "The check failed.")
-        if getattr(error, "kind", "") != "cancelled":
+        self.message.setText("Cancelled." if is_cancel(error) else "The check failed.")
+        if not is_cancel(error):
             self.page.banner.show_error(error)
 
-    def _on_finished(self, func, reports) -> None:
-        if func != VALIDATE or not self._running:
-            return
-        self._running = False
+    def _on_finished(self, reports, plan) -> None:
+        self._job = None
         self.cancel.setEnabled(False)
         self.progress.setValue(1000)
         self.message.setText("Checked.")
-        self.page.state.set_validation(reports)
+        self.page.state.set_validation(reports, plan)
 
     def _from_state(self) -> None:
-        everything = list(self.page.state.validation)
+        """Show the current plan's check; one for the same model but other devices or another cut is
+        shown greyed and marked out of date; one for another model is not shown at all."""
+        state = self.page.state
+        everything = list(state.current(VALIDATION) or ())
+        stale = state.stale(VALIDATION)
+        self.out_of_date = ""
+        if not everything and stale is not None and stale[0] and stale[0][0].plan_key and \
+                not stale[1].startswith("for a different model"):
+            everything, self.out_of_date = list(stale[0]), stale[1]
+        if not everything and self._job is None:
+            self.progress.setValue(0)
         # Devices that could not be judged here (an absent GPU, a missing runtime) get one line together.
         self.reports = [r for r in everything if r.status != "not_checked"]
         lines = []
@@ -139,6 +149,9 @@ class ValidationPanel(QWidget):
         skipped = [r.title for r in everything if r.status == "not_checked"]
         if skipped:
             lines.append(f"<span style='color:#555'>Not checked, no such device on this machine: {', '.join(skipped)}.</span>")
+        if self.out_of_date:
+            lines.insert(0, f"<b style='color:#8a4b00'>Out of date: these results are {self.out_of_date} — "
+                            "check again.</b>")
         self._summary_html = "<br>".join(lines)
         self.summary.setText(self._summary_html)
         self.device.blockSignals(True)
@@ -169,7 +182,8 @@ class ValidationPanel(QWidget):
                 item.setToolTip(why)
                 self.table.setItem(row, c, item)
         tails = [s for s in (r.suggestions if r else ()) if s.kind == "cut_tail" and s.outputs]
-        self.cut_button.setVisible(bool(tails))
+        self.table.setEnabled(not self.out_of_date)  # greyed: for another cut or other devices
+        self.cut_button.setVisible(bool(tails) and not self.out_of_date)
         self._tail = tails[0].outputs if tails else ()
         extra = [f"<li>{s.text}</li>" for s in (r.suggestions if r else ())]
         tips = f"<p><b>Suggestions for {r.title}:</b><ul>{''.join(extra)}</ul></p>" if extra else ""

@@ -58,7 +58,7 @@ def main() -> None:
     timer.timeout.connect(tick)
     done = []
     w.jobs.finished.connect(lambda *a: done.append(True))
-    w.jobs.failed.connect(lambda f, e: done.append(e))
+    w.jobs.failed.connect(lambda job: done.append(job.error))
     t0 = time.perf_counter()
     timer.start()
     last[0] = time.perf_counter()
