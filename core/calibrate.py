@@ -133,19 +133,29 @@ def _from_path(path: Path, tensor: TensorInfo, spec: CalibrationSpec):
 
 def _from_array_file(path: Path, tensor: TensorInfo, spec: CalibrationSpec):
     """The first `spec.samples` samples of a .npy, or of one array of a .npz, read from the array's header
-    and only as many bytes as those samples take: a huge or zip-bomb file costs no more memory than that.
-    Object (pickled) arrays are refused, never loaded: unpickling can run code."""
+    and only as many bytes as those samples take (core.arrays: a huge file costs no more memory than that;
+    pickled arrays are never loaded)."""
     import numpy as np
 
-    want = tuple(tensor.shape[1:])
-    try:
-        if path.suffix.lower() == ".npz":
-            arr = _read_npz(path, tensor, want, spec.samples)
-        else:
-            with open(path, "rb") as fp:
-                arr = _read_npy(fp, path, want, tensor, spec.samples)
-    except OSError as exc:
-        raise UserError(f"Cannot read calibration array file {path}: {exc.strerror or exc}.") from exc
+    from .arrays import ArrayFile
+
+    with ArrayFile(path, "calibration data") as f:
+        key, which = None, ""
+        if f.is_archive:
+            keys = f.names
+            key = tensor.name if tensor.name in keys else ("x" if "x" in keys else (keys[0] if len(keys) == 1 else None))
+            if key is None:
+                held = f"arrays {', '.join(keys)}" if keys else "no arrays"
+                raise UserError(f"{path} holds {held}; name one after input '{tensor.name}' or call it 'x'.")
+            which = f" (array '{key}')"
+        want, shape = tuple(tensor.shape[1:]), f.header(key).shape
+        if shape != want and shape[1:] != want:
+            raise UserError(
+                f"Calibration data in {path}{which} has shape {shape}, but input '{tensor.name}' takes samples of "
+                f"shape {want} (plus a leading sample axis)."
+            )
+        # A single sample without the sample axis is read whole.
+        arr = f.read(key, spec.samples) if shape and shape[1:] == want else f.read(key)[None]
     if not np.can_cast(arr.dtype, np.dtype(tensor.dtype), casting="same_kind") and not (
         arr.dtype.kind in "uib" and np.dtype(tensor.dtype).kind == "f"
     ):
@@ -155,71 +165,6 @@ def _from_array_file(path: Path, tensor: TensorInfo, spec: CalibrationSpec):
     if arr.dtype.kind in "fc" and not np.isfinite(arr).all():
         raise UserError(f"Calibration data in {path} contains NaN or infinite values; give real inputs of the model.")
     return arr.astype(tensor.dtype)
-
-
-def _read_npz(path: Path, tensor: TensorInfo, want: tuple, samples: int):
-    import zipfile
-    import zlib
-
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, EOFError) as exc:
-        raise UserError(f"Cannot read calibration array file {path}: it is not a NumPy .npz archive (or it is damaged).") from exc
-    with archive:
-        keys = [n[:-4] for n in archive.namelist() if n.endswith(".npy")]
-        key = tensor.name if tensor.name in keys else ("x" if "x" in keys else (keys[0] if len(keys) == 1 else None))
-        if key is None:
-            held = f"arrays {', '.join(keys)}" if keys else "no arrays"
-            raise UserError(f"{path} holds {held}; name one after input '{tensor.name}' or call it 'x'.")
-        try:
-            with archive.open(key + ".npy") as fp:
-                return _read_npy(fp, path, want, tensor, samples, f" (array '{key}')")
-        except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as exc:  # a damaged archive
-            raise UserError(f"Cannot read calibration array file {path}: array '{key}' is damaged.") from exc
-
-
-def _read_npy(fp, path: Path, want: tuple, tensor: TensorInfo, samples: int, which: str = ""):
-    import numpy as np
-
-    fmt = np.lib.format
-    if fp.read(6) != fmt.MAGIC_PREFIX:
-        raise UserError(f"Cannot read calibration array file {path}{which}: it is not a NumPy array file.")
-    try:
-        version = (fp.read(1)[0], fp.read(1)[0])
-        reader = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}.get(version)
-        if reader is None:
-            raise ValueError(f"format version {version}")
-        shape, fortran, dtype = reader(fp)
-    except Exception as exc:  # noqa: BLE001 - numpy's header parser raises several kinds on garbage
-        raise UserError(f"Cannot read calibration array file {path}{which}: its header is damaged or of an unknown version.") from exc
-    if dtype.hasobject:
-        raise UserError(f"Cannot read calibration array file {path}{which}: it holds Python objects (pickled data), which "
-                        "EdgeWizard never loads because unpickling can run code; save a numeric array instead.")
-    shape = tuple(shape)
-    if shape[1:] == want:
-        rows = min(shape[0], samples)
-    elif shape == want:  # a single sample without the sample axis
-        rows, shape = 1, (1, *want)
-    else:
-        raise UserError(
-            f"Calibration data in {path}{which} has shape {shape}, but input '{tensor.name}' takes samples of "
-            f"shape {want} (plus a leading sample axis)."
-        )
-    per_row = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
-    if fortran and rows < shape[0]:
-        # Column-major data puts the first samples everywhere in the file: read it whole, within reason.
-        if per_row * shape[0] > 1 << 30:
-            raise UserError(f"Calibration data in {path}{which} is stored in column-major order and too large to read whole; "
-                            "save it again with np.save(file, np.ascontiguousarray(x)).")
-        rows = shape[0]
-    data = fp.read(rows * per_row)
-    if len(data) < rows * per_row:
-        raise UserError(f"Cannot read calibration array file {path}{which}: it is truncated (the file ends before its data does).")
-    if fortran:
-        arr = np.frombuffer(data, dtype).reshape((rows, *shape[1:])[::-1]).T
-    else:
-        arr = np.frombuffer(data, dtype).reshape((rows, *shape[1:]))
-    return arr[:samples]
 
 
 def _mean_scale(spec: CalibrationSpec, channels: int):

@@ -109,11 +109,11 @@ def _die_with_parent() -> None:
 
 def main(argv) -> int:
     _die_with_parent()
-    import numpy as np
+    from ..arrays import ArrayFile
 
     request = json.loads(open(argv[0], encoding="utf-8").read())
-    with np.load(request["samples"], allow_pickle=False) as arrays:
-        stacked = [arrays[f"i{k}"] for k in range(len(request["inputs"]))]
+    with ArrayFile(request["samples"], "calibration samples") as arrays:
+        stacked = [arrays.read(f"i{k}") for k in range(len(request["inputs"]))]
     samples = [[a[i] for a in stacked] for i in range(len(stacked[0]))]
     try:
         data = convert_request(request, samples)

@@ -32,19 +32,32 @@ def check_zip(path: Path, kind: str = "Keras model") -> None:
         return  # the loader says the archive is damaged, with its own words
     on_disk = Path(path).stat().st_size
     for m in members:
-        packed = max(m.compress_size, 1)
-        if m.file_size > _BOMB_FLOOR and (m.file_size > MAX_ZIP_RATIO * packed or m.file_size > 64 * on_disk):
-            raise UserError(
-                f"{path} is refused: its member {m.filename} would unpack to {_gb(m.file_size)} from "
-                f"{_gb(m.compress_size)} ({m.file_size // packed:,}x), which no real {kind} does (a zip bomb); "
-                "nothing was extracted."
-            )
+        refusal = zip_bomb_error(path, m, on_disk, kind)
+        if refusal is not None:
+            raise refusal
         if m.filename == "config.json" and m.file_size > MAX_CONFIG_BYTES:
-            raise UserError(f"{path} is refused: its config.json claims {_gb(m.file_size)}, far more than a "
+            raise UserError(f"{path} is refused: its config.json claims {gb(m.file_size)}, far more than a "
                             "model config; nothing was extracted.")
 
 
-def _gb(n: int) -> str:
+def zip_bomb_error(path, m: zipfile.ZipInfo, on_disk: int, kind: str,
+                   unpacking: Optional[int] = None) -> Optional[UserError]:
+    """The refusal for archive member `m` when its size in the zip directory is a zip bomb's (it
+    unpacks at more than MAX_ZIP_RATIO times its packed size, or 64 times the archive's `on_disk`
+    size) and reading it unpacks past _BOMB_FLOOR: `unpacking` bytes of it, else all of it."""
+    packed = max(m.compress_size, 1)
+    unpacking = m.file_size if unpacking is None else unpacking
+    if unpacking > _BOMB_FLOOR and (m.file_size > MAX_ZIP_RATIO * packed or m.file_size > 64 * on_disk):
+        return UserError(
+            f"{path} is refused: its member {m.filename} would unpack to {gb(m.file_size)} from "
+            f"{gb(m.compress_size)} ({m.file_size // packed:,}x), which no real {kind} does (a zip bomb); "
+            "nothing was extracted."
+        )
+    return None
+
+
+def gb(n: int) -> str:
+    """A size in words: "1.5 GB", "97.7 MB"."""
     return f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{n / 2**20:.1f} MB"
 
 

@@ -157,52 +157,30 @@ def _image_folder(folder: Path, inputs, data: VerifyData):
     return [x], np.array([index[p[0]] for p in parents], dtype=np.int64), class_names
 
 
-def _member(archive, key: str, path: Path):
-    """One array of a .npz; an object (pickled) array is refused, never unpickled."""
-    import zipfile
-    import zlib
-
-    try:
-        return archive[key]
-    except ValueError as exc:
-        if "allow_pickle" in str(exc):  # numpy's refusal of an object array
-            raise UserError(f"Cannot read the verification data {path}: array '{key}' holds Python objects (pickled "
-                            "data), which EdgeWizard never loads because unpickling can run code.") from exc
-        raise UserError(f"Cannot read the verification data {path}: array '{key}' is damaged.") from exc
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
-        raise UserError(f"Cannot read the verification data {path}: array '{key}' is damaged.") from exc
-
-
 def _array_file(path: Path, inputs, limit: int):
+    """The arrays of a .npy or .npz (core.arrays: read whole, never unpickled, a zip bomb refused
+    from the archive's directory), one per input, and the labels 'y' when the .npz has them."""
     import numpy as np
 
-    import zipfile
+    from ..arrays import ArrayFile
 
-    from ..loaders.limits import check_zip
-
-    if zipfile.is_zipfile(path):  # a .npz unpacks its arrays whole: refuse a zip bomb from its directory
-        check_zip(path, kind="set of samples")
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise UserError(f"Cannot read the verification data {path}: {str(exc).rstrip('.')}.") from exc
     labels = None
-    if isinstance(data, np.ndarray):
-        if len(inputs) != 1:
-            raise UserError(f"{path} holds one array but the cut has {len(inputs)} inputs; use a .npz with one array per input name.")
-        arrays = [data]
-    else:
-        with data:
-            keys = list(data.keys())
+    with ArrayFile(path, "verification data") as data:
+        if not data.is_archive:
+            if len(inputs) != 1:
+                raise UserError(f"{path} holds one array but the cut has {len(inputs)} inputs; use a .npz with one array per input name.")
+            arrays = [data.read()]
+        else:
+            keys = list(data.names)
             arrays = []
             for t in inputs:
                 rest = [k for k in keys if k != "y"]
                 key = t.name if t.name in keys else ("x" if len(inputs) == 1 and "x" in keys else (rest[0] if len(inputs) == 1 and len(rest) == 1 else None))
                 if key is None:
                     raise UserError(f"{path} holds arrays {', '.join(keys)}; name one after input '{t.name}'" + (" or call it 'x'." if len(inputs) == 1 else "."))
-                arrays.append(_member(data, key, path))
+                arrays.append(data.read(key))
             if "y" in keys:
-                labels = _member(data, "y", path)
+                labels = data.read("y")
     for i, (t, a) in enumerate(zip(inputs, arrays)):
         want = tuple(t.shape[1:])
         if tuple(a.shape) == want:
