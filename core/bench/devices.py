@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from ..devices import by_bench
 from .agent import usb_devices
 from .launch import Where
 from .runner import canonical_device, probe
@@ -61,11 +62,12 @@ class Discovery:
     def status(self, device: str) -> DeviceStatus:
         """The status of a --device string (edgetpu:usb:0 answers as edgetpu)."""
         name = canonical_device(device)
-        base = "edgetpu" if name.startswith("edgetpu") else name
+        entry = by_bench(name)
+        base = entry.bench if entry else name
         for d in self.devices:
             if d.device == base:
                 return d
-        return DeviceStatus(name, name, False, f"{self.where} has no {name}.")
+        return DeviceStatus(name, entry.title if entry else name, False, f"{self.where} has no {name}.")
 
     def summary(self) -> str:
         lines = [f"{self.where}: Python {self.python} on {self.platform}"]

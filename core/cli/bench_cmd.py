@@ -8,11 +8,24 @@ import sys
 from pathlib import Path
 
 from .. import tempdirs
+from ..devices import bench_kinds, by_bench, device as catalogue_entry, devices
 from ..errors import MissingDependency, UserError
 
-# What each device kind can load, and what the bundled sample is converted to when no MODEL is given.
-SUFFIXES = {"tflite": (".tflite",), "edgetpu": (".tflite",), "openvino": (".xml", ".onnx", ".tflite"), "myriad": (".xml", ".onnx")}
-SAMPLE_TARGET = {"tflite": "tflite-float", "edgetpu": "edgetpu", "openvino": "openvino-fp32", "myriad": "openvino-fp16"}
+
+def catalogued(device: str):
+    """The catalogue's entry for a canonical bench device: what it loads and what the bundled sample is
+    converted to when no MODEL is given. OpenVINO devices it does not list load what OpenVINO's CPU does."""
+    return by_bench(device) or catalogue_entry("openvino:CPU")
+
+
+def _sample_targets() -> str:
+    kinds: dict[str, list[str]] = {}
+    for d in devices():
+        if d.bench:
+            kinds.setdefault(d.default_target, []).append(d.bench)
+    return "; ".join(f"{target} for {', '.join(names)}" for target, names in kinds.items())
+
+
 DEFAULT_SECONDS = 10.0
 
 
@@ -23,15 +36,15 @@ def add_parser(sub) -> None:
         description="Run a converted model on a device and report its latency: first inference, mean, median, "
         "p90, p99, min, max and throughput. MODEL is a .tflite (an _edgetpu.tflite for the Edge TPU), an OpenVINO "
         ".xml (its .bin beside it) or an .onnx file. Without MODEL, the bundled sample is first converted for "
-        "--device into a temporary folder (tflite-float; openvino-fp32; openvino-fp16 for myriad; edgetpu needs "
+        "--device into a temporary folder (" + _sample_targets() + "; edgetpu needs "
         "edgetpu_compiler), which takes a few seconds. --json prints: device, runtime, count, first_ms, mean_ms, "
         "median_ms, p90_ms, p99_ms, min_ms, max_ms, throughput_fps, stdev_ms, elapsed_s, warmup_count, load_ms, "
         "threads, model, host, status, error, device_name, notes, precision, default_precision, precision_requested. "
         "Exit code 3 when the device or its runtime is missing.",
     )
     p.add_argument("model", nargs="?", help="converted model file (default: the bundled sample, converted for --device)")
-    p.add_argument("--device", "-d", metavar="D", help="tflite:CPU, edgetpu, edgetpu:usb:0, openvino:CPU, openvino:GPU, "
-                   "openvino:NPU or myriad (default: edgetpu for *_edgetpu.tflite, openvino:CPU for .xml/.onnx, otherwise tflite:CPU)")
+    p.add_argument("--device", "-d", metavar="D", help=", ".join(bench_kinds()) + ", edgetpu:usb:N or edgetpu:pci:N "
+                   "(default: edgetpu for *_edgetpu.tflite, openvino:CPU for .xml/.onnx, otherwise tflite:CPU)")
     p.add_argument("--runtime-python", metavar="PATH", help="the Python that has the runtime, e.g. an OpenVINO 2022.3 "
                    "environment for myriad; with --ssh, its path on that computer (default there: python3)")
     p.add_argument("--ssh", metavar="HOST", help="run on another computer over ssh (host, user and key from your ssh "
@@ -66,20 +79,20 @@ def run(args) -> int:
         return 0
     device = canonical_device(args.device or default_device(args.model or ""))
     precision = canonical_precision(args.precision)
-    kind = "edgetpu" if device.startswith("edgetpu") else device.split(":")[0]
+    runs = catalogued(device)
     tmp = None
     try:
         if args.model:
             model = Path(args.model)
-            if model.suffix.lower() not in SUFFIXES[kind]:
-                raise UserError(f"{device} runs {' or '.join(SUFFIXES[kind])} models, and {model.name} is not one: convert it "
-                                f"first, e.g. edgewizard convert {model.name} -t {SAMPLE_TARGET[kind]} -o OUTDIR.")
+            if not runs.loads(model.name):
+                raise UserError(f"{device} runs {' or '.join(runs.file_kinds)} models, and {model.name} is not one: convert it "
+                                f"first, e.g. edgewizard convert {model.name} -t {runs.default_target} -o OUTDIR.")
         else:
             status = discover(where).status(device)  # before converting: a missing device costs nothing
             if not status.ready:
                 raise MissingDependency(status.reason)
             tmp = tempdirs.mkdtemp("bench-sample-")
-            model = convert_sample(SAMPLE_TARGET[kind], tmp, quiet=args.json)
+            model = convert_sample(runs.default_target, tmp, quiet=args.json)
         seconds = args.seconds if args.seconds is not None else (None if args.count else DEFAULT_SECONDS)
         request = BenchRequest(str(model), device, count=args.count, seconds=seconds, warmup=args.warmup, threads=args.threads, precision=precision, data=args.data, where=where,
                                idle_timeout_s=args.timeout)

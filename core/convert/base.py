@@ -8,24 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Protocol
 
-from ..calibrate import CalibrationSpec
-from ..errors import UserError
-from ..plan import CutModel
-from .edgetpu_compiler import EdgeTpuOptions
-
-IO_TYPES = ("uint8", "int8", "float32")
-
-
-@dataclass(frozen=True)
-class ConvertOptions:
-    io_type: str = "uint8"  # input/output type of full-integer models; the Edge TPU expects uint8
-    calibration: CalibrationSpec = CalibrationSpec()
-    edgetpu: EdgeTpuOptions = EdgeTpuOptions()
-
-    def __post_init__(self) -> None:
-        if self.io_type not in IO_TYPES:
-            raise UserError(f"--io-type must be one of {', '.join(IO_TYPES)}, not {self.io_type!r}.")
-
+from ..devices import find
+from ..errors import MissingDependency, UserError
+from ..plan import IO_TYPES, ConvertOptions, CutModel  # noqa: F401  (ConvertOptions, IO_TYPES: re-exported, their old home)
+from ..registry import Choice, load_modules
 
 @dataclass
 class TargetJob:
@@ -85,13 +71,50 @@ def targets() -> dict[str, Target]:
 
 
 def get_target(name: str) -> Target:
+    """The target of this name or alias; a device's name (myriad, coral) gives the target it runs first."""
     _load_builtin()
     key = _ALIASES.get(name.lower(), name.lower())
     if key not in _REGISTRY:
-        raise UserError(f"Unknown target {name!r}; choose from {', '.join(_REGISTRY)}.")
+        found = find(name)
+        if found is None or found.default_target not in _REGISTRY:
+            raise UserError(f"Unknown target {name!r}; choose from {', '.join(_REGISTRY)}.")
+        key = found.default_target
     return _REGISTRY[key]
 
 
+def target_choices() -> list[Choice]:
+    """Every target, and for one that cannot be used here why not."""
+    return [Choice(t.name, t.title, not isinstance(t, UnavailableTarget), getattr(t, "why", ""))
+            for t in targets().values()]
+
+
+@dataclass(frozen=True)
+class UnavailableTarget:
+    """Stands in for a target whose module could not be imported: converting to it says why."""
+
+    name: str
+    why: str
+    needs_calibration: bool = False
+
+    @property
+    def title(self) -> str:
+        return f"{self.name} (cannot be used here)"
+
+    def output_names(self, stem: str) -> list[str]:
+        return []
+
+    def convert(self, job: TargetJob) -> ArtifactResult:
+        raise MissingDependency(f"The {self.name} target cannot be used here: {self.why}.")
+
+
+# The built-in target modules and the targets each registers, so that a module that fails to import
+# still lists its targets, with the reason.
+_BUILTIN = (
+    (f"{__package__}.edgetpu", ("edgetpu",)),
+    (f"{__package__}.openvino_int8", ("openvino-int8",)),
+    (f"{__package__}.openvino_ir", ("openvino-fp32", "openvino-fp16")),
+    (f"{__package__}.tflite", ("tflite-float", "tflite-fp16", "tflite-dynamic", "tflite-int8")),
+)
 _loaded = False
 
 
@@ -99,4 +122,9 @@ def _load_builtin() -> None:
     global _loaded
     if not _loaded:
         _loaded = True
-        from . import edgetpu, openvino_int8, openvino_ir, tflite  # noqa: F401  (each registers its targets)
+        load_modules(_BUILTIN, _stand_in)
+
+
+def _stand_in(name: str, why: str) -> None:
+    if name not in _REGISTRY and name not in _ALIASES:
+        register(UnavailableTarget(name, why))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..devices import device
 from ..doctor import listed
 from ..errors import UserError
 from .base import ArtifactResult, TargetJob, register
@@ -19,7 +20,7 @@ NOT_COMPILED = "not_compiled"
 @dataclass(frozen=True)
 class EdgeTPUTarget:
     name: str = "edgetpu"
-    title: str = "Coral Edge TPU (full int8 + edgetpu_compiler)"
+    title: str = f"{device('edgetpu').title} (full int8 + edgetpu_compiler)"
     needs_calibration: bool = True
 
     def output_names(self, stem: str) -> list[str]:
@@ -79,4 +80,4 @@ def _refuse_float(data: bytes, name: str) -> None:
             message_id="convert.tflite_not_full_integer", message_args={"model": name, "ops": ops})
 
 
-register(EdgeTPUTarget(), aliases=("coral",))
+register(EdgeTPUTarget())

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from ..devices import device
 from ..doctor import explain, tool_line
 from ..errors import UserError
 from .base import ArtifactResult, TargetJob, register
@@ -73,4 +74,4 @@ class OpenVINOTarget:
 
 
 register(OpenVINOTarget("openvino-fp32", "OpenVINO IR, FP32", fp16=False), aliases=("openvino",))
-register(OpenVINOTarget("openvino-fp16", "OpenVINO IR, FP16 (also the NCS2 / MYRIAD preset)", fp16=True), aliases=("myriad", "ncs2"))
+register(OpenVINOTarget("openvino-fp16", f"OpenVINO IR, FP16 (also the {device('myriad').short} preset)", fp16=True))

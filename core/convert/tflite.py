@@ -100,7 +100,7 @@ class TFLiteTarget:
         return ArtifactResult(files=[out], op_counts=tflite_op_counts(data), notes=notes)
 
 
-register(TFLiteTarget("tflite-float", "TensorFlow Lite, float32", "float"), aliases=("tflite", "tflite:cpu"))
+register(TFLiteTarget("tflite-float", "TensorFlow Lite, float32", "float"))
 register(TFLiteTarget("tflite-fp16", "TensorFlow Lite, float16 weights", "fp16"))
 register(TFLiteTarget("tflite-dynamic", "TensorFlow Lite, dynamic-range quantized (int8 weights)", "dynamic"))
 register(TFLiteTarget("tflite-int8", "TensorFlow Lite, full integer (int8)", "int8"))

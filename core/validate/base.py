@@ -4,7 +4,6 @@ A validator judges the cut model for one device and returns a ValidationReport. 
 run here (a library missing) is listed as unavailable with the reason; it never breaks the list."""
 from __future__ import annotations
 
-import importlib
 import importlib.util
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -12,11 +11,14 @@ from typing import Callable, Optional, Protocol
 
 from ..calibrate import SYNTHETIC, CalibrationSpec
 from ..convert.base import ConvertOptions, TargetJob
+from ..devices import by_validator
 from ..errors import UserError
 from ..graph import Graph, close_matches
 from ..plan import CutModel
+from ..registry import Choice, load_modules
 from .report import ValidationReport
 
+DeviceChoice = Choice  # one entry of the device list the GUI and `--help` show
 ProgressFn = Callable[[Optional[float], str], None]
 # The op list of a model does not depend on how much calibration data there is; a few samples
 # make the int8 model as fast as possible.
@@ -97,16 +99,6 @@ def converter_reason(exc: BaseException) -> str:
     return text[:300]
 
 
-@dataclass(frozen=True)
-class DeviceChoice:
-    """One entry of the device list the GUI and `--help` show."""
-
-    name: str
-    title: str
-    available: bool
-    reason: str = ""
-
-
 _REGISTRY: dict[str, Validator] = {}
 _KEYS: dict[str, str] = {}  # lower-case name or alias -> registered name
 
@@ -176,29 +168,27 @@ class UnavailableValidator:
         return unavailable(self.name, self.title, self.why)
 
 
-# (module, [(name, title)]) of the built-in validators, so that a module that fails to import is
-# still listed, with the reason.
+# The built-in validator modules and the validators each registers, so that a module that fails to
+# import still lists its devices (titled from the device catalogue), with the reason.
 _BUILTIN = (
-    ("edgetpu", (("edgetpu", "Coral Edge TPU"),)),
-    ("openvino_devices", (("myriad", "Intel NCS2 (MYRIAD)"), ("openvino:CPU", "OpenVINO on the CPU"),
-                          ("openvino:GPU", "OpenVINO on an Intel GPU"), ("openvino:NPU", "OpenVINO on an Intel NPU"))),
-    ("tflite_cpu", (("tflite:CPU", "TensorFlow Lite on the CPU"),)),
+    (f"{__package__}.edgetpu", ("edgetpu",)),
+    (f"{__package__}.openvino_devices", ("myriad", "openvino:CPU", "openvino:GPU", "openvino:NPU")),
+    (f"{__package__}.tflite_cpu", ("tflite:CPU",)),
 )
 _loaded = False
 
 
 def _load_builtin() -> None:
     global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    for module, entries in _BUILTIN:
-        try:
-            importlib.import_module(f"{__package__}.{module}")
-        except Exception as exc:  # noqa: BLE001 - listed as unavailable instead
-            for name, title in entries:
-                if name.lower() not in _KEYS:
-                    register(UnavailableValidator(name, title, f"its module failed to load ({type(exc).__name__}: {exc})"))
+    if not _loaded:
+        _loaded = True
+        load_modules(_BUILTIN, _stand_in)
+
+
+def _stand_in(name: str, why: str) -> None:
+    if name.lower() not in _KEYS:
+        found = by_validator(name)
+        register(UnavailableValidator(name, found.title if found else name, why))
 
 
 def report_for(validator: Validator, ctx: ValidationContext) -> ValidationReport:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Optional
 
+from ..devices import device
 from ..doctor import explain
 from ..convert.tflite_calibrated import Int8Spec, calibrated_convert
 from ..errors import UserError
@@ -19,7 +20,8 @@ from .report import (CHECKED, CPU, DEVICE, TABLE, UNSUPPORTED, MemoryEstimate, N
                      ValidationReport, not_checked)
 from .tables import load_table
 
-NAME, TITLE = "edgetpu", "Coral Edge TPU"
+DEVICE_ENTRY = device("edgetpu")
+NAME, TITLE = DEVICE_ENTRY.validator, DEVICE_ENTRY.title
 HEAVY_OPS = frozenset({"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV", "CONV_3D",
                        "BATCH_MATMUL", "UNIDIRECTIONAL_SEQUENCE_LSTM"})
 _ITEMSIZE = {"int8": 1, "uint8": 1, "int16": 2, "float16": 2, "int32": 4, "float32": 4, "int64": 8, "float64": 8}
@@ -85,7 +87,7 @@ class EdgeTPUValidator:
         suggestions = suggest(verdicts, judgements, point, memory, graph)
         ctx.progress(1.0, "Edge TPU checked")
         return ValidationReport(
-            device=NAME, title=TITLE, short="Edge TPU", status=CHECKED, source_of_truth=source, judged=judged,
+            device=NAME, title=TITLE, short=DEVICE_ENTRY.short, status=CHECKED, source_of_truth=source, judged=judged,
             nodes=tuple(verdicts), partition_index=point, memory=memory, suggestions=tuple(suggestions),
             notes=tuple(dict.fromkeys(notes)), disagreements=tuple(disagreements),
             table_sources=dict(table["sources"]), seconds=round(time.monotonic() - started, 3))
@@ -241,4 +243,4 @@ def _cut_tail(verdicts, point) -> Optional[Suggestion]:
         "on the CPU in your own code."))
 
 
-register(EdgeTPUValidator(), aliases=("coral",))
+register(EdgeTPUValidator(), aliases=DEVICE_ENTRY.aliases)

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import Optional
 
+from ..devices import device, devices
 from ..doctor import diagnose, exception_text
 from .base import ValidationContext, missing_module, register
 from .report import (CHECKED, DEVICE, QUERY_MODEL, TABLE, UNSUPPORTED, NodeVerdict, Suggestion, ValidationReport,
@@ -78,10 +79,13 @@ def judge_myriad(op, table: dict) -> tuple[str, str, str, bool]:
     return DEVICE, reason, f"op:{kind}", confirmed
 
 
+MYRIAD = device("myriad")
+
+
 @dataclass(frozen=True)
 class MyriadValidator:
-    name: str = "myriad"
-    title: str = "Intel NCS2 (MYRIAD)"
+    name: str = MYRIAD.validator
+    title: str = MYRIAD.title
 
     def availability(self) -> Optional[str]:
         return missing_module("openvino")
@@ -121,7 +125,7 @@ class MyriadValidator:
         point = next((v.index for v in unsupported), None)
         ctx.progress(1.0, "NCS2 checked")
         return ValidationReport(
-            device=self.name, title=self.title, short="NCS2", status=CHECKED, source_of_truth=TABLE,
+            device=self.name, title=self.title, short=MYRIAD.short, status=CHECKED, source_of_truth=TABLE,
             judged="the OpenVINO IR (FP16) of the cut model", nodes=tuple(verdicts), partition_index=point,
             suggestions=tuple(suggestions), notes=tuple(notes), table_sources=dict(table["sources"]),
             seconds=round(time.monotonic() - started, 3))
@@ -140,6 +144,7 @@ def _element_type(port) -> str:
 class OpenVINOQueryValidator:
     device: str  # OpenVINO device name: "CPU", "GPU", "NPU"
     title: str
+    short: str
 
     @property
     def name(self) -> str:
@@ -187,7 +192,7 @@ class OpenVINOQueryValidator:
             notes.append(f"OpenVINO's HETERO:{device},CPU mode can run the unsupported operations on the CPU.")
         ctx.progress(1.0, f"OpenVINO {device} checked")
         return ValidationReport(
-            device=self.name, title=self.title, short=f"OpenVINO {self.device}", status=CHECKED,
+            device=self.name, title=self.title, short=self.short, status=CHECKED,
             source_of_truth=QUERY_MODEL, judged="the OpenVINO IR of the cut model", nodes=tuple(verdicts),
             partition_index=point, notes=tuple(notes), seconds=round(time.monotonic() - started, 3))
 
@@ -198,7 +203,7 @@ def _ov_version() -> str:
     return getattr(openvino, "__version__", "(version unknown)").split("-")[0]
 
 
-register(MyriadValidator(), aliases=("ncs2",))
-register(OpenVINOQueryValidator("CPU", "OpenVINO on the CPU"))
-register(OpenVINOQueryValidator("GPU", "OpenVINO on an Intel GPU"))
-register(OpenVINOQueryValidator("NPU", "OpenVINO on an Intel NPU"))
+register(MyriadValidator(), aliases=MYRIAD.aliases)
+for _d in devices():  # every catalogued OpenVINO device is asked through query_model
+    if _d.validator.startswith("openvino:"):
+        register(OpenVINOQueryValidator(_d.validator.split(":", 1)[1], _d.title, _d.short), aliases=_d.aliases)

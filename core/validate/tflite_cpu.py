@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from ..devices import device
 from ..doctor import explain
 from ..errors import UserError
 from .base import ValidationContext, converter_reason, kind_words, missing_module, register
@@ -57,10 +58,13 @@ def judge_op(op: str, builtins: frozenset[str], table: dict) -> tuple[str, str, 
     return UNSUPPORTED, f"{op} {general['custom_reason']}", "custom", True
 
 
+DEVICE_ENTRY = device("tflite:CPU")
+
+
 @dataclass(frozen=True)
 class TFLiteCPUValidator:
-    name: str = "tflite:CPU"
-    title: str = "TensorFlow Lite on the CPU"
+    name: str = DEVICE_ENTRY.validator
+    title: str = DEVICE_ENTRY.title
 
     def availability(self) -> Optional[str]:
         return missing_module("tensorflow")
@@ -95,11 +99,11 @@ class TFLiteCPUValidator:
                          f"{', '.join(dict.fromkeys(v.op for v in flex))}.")
         ctx.progress(1.0, "TFLite CPU checked")
         return ValidationReport(
-            device=self.name, title=self.title, short="TFLite CPU runtime", status=CHECKED,
+            device=self.name, title=self.title, short=DEVICE_ENTRY.short, status=CHECKED,
             source_of_truth=CONVERTER, judged=judged, nodes=tuple(verdicts),
             partition_index=next((v.index for v in verdicts if v.where == UNSUPPORTED), None),
             suggestions=tuple(suggestions), notes=tuple(notes), table_sources=dict(table["sources"]),
             seconds=round(time.monotonic() - started, 3))
 
 
-register(TFLiteCPUValidator(), aliases=("tflite",))
+register(TFLiteCPUValidator(), aliases=DEVICE_ENTRY.aliases)
