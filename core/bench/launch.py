@@ -8,12 +8,13 @@ import re
 import shlex
 import sys
 from dataclasses import dataclass
-from importlib import resources
+from functools import lru_cache
 from pathlib import Path
 from typing import Optional, Sequence
 
 from ..errors import UserError
-from .agent import PROTOCOL
+from .agent_parts import assemble
+from .agent_parts.base import PROTOCOL
 
 # No single quotes, so shlex.quote keeps it one plain '...' word for the remote shell.
 BOOTSTRAP = "import sys;b=sys.stdin.buffer;n=int(b.readline());exec(compile(b.read(n),\"edgewizard_agent.py\",\"exec\"))"
@@ -70,8 +71,10 @@ class Where:
         return argv + ["--", self.ssh_host, remote]
 
 
+@lru_cache(maxsize=1)
 def agent_source() -> bytes:
-    return resources.files("edgewizard.core.bench").joinpath("agent.py").read_bytes()
+    """The agent script that is sent (assembled from agent_parts/, with the device catalogue's table)."""
+    return assemble.agent_source().encode("utf-8")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Checks each line the bench agent sends against protocol 1 (described at the top of agent.py).
+"""Checks each line the bench agent sends against protocol 1 (described in agent_parts/base.py).
 
 Anything else on the agent's stdout is refused with a clear error: a garbage line means the stream
 cannot be trusted (over ssh it is usually a shell startup file printing text)."""
@@ -8,7 +8,7 @@ import json
 import math
 
 from ..errors import EdgeWizardError, InternalError, MissingDependency, UserError
-from .agent import PROTOCOL
+from .agent_parts.base import PROTOCOL
 
 _NUMBER = (int, float)
 # message type -> {field: required type}

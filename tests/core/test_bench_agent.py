@@ -48,33 +48,34 @@ def test_agent_is_python_36_syntax_and_standard_library_only():
     assert "'" not in BOOTSTRAP  # it travels inside one single-quoted word for the remote shell
 
 
-def _raw_agent(args, block_numpy=False):
+@pytest.fixture(scope="module")
+def agent_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("agent") / "agent.py"
+    path.write_bytes(agent_source())
+    return path
+
+
+def _raw_agent(agent_file, args, block_numpy=False):
     """The agent run by hand (argv mode), its stdout lines parsed by the host's protocol checker."""
     prelude = "import sys; sys.modules['numpy'] = None; " if block_numpy else "import sys; "
-    code = prelude + f"sys.argv[1:] = {args!r}; exec(compile(open({str(agent_source_path())!r}, 'rb').read(), 'agent', 'exec'))"
+    code = prelude + f"sys.argv[1:] = {args!r}; exec(compile(open({str(agent_file)!r}, 'rb').read(), 'agent', 'exec'))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
     return [protocol.parse(line) for line in out.stdout.splitlines()], out.returncode
 
 
-def agent_source_path():
-    from importlib import resources
-
-    return resources.files("edgewizard.core.bench").joinpath("agent.py")
-
-
-def test_agent_without_numpy_still_starts_and_says_numpy_is_missing(models):
-    messages, code = _raw_agent([str(models["tflite"]), "-n", "3"], block_numpy=True)
+def test_agent_without_numpy_still_starts_and_says_numpy_is_missing(models, agent_file):
+    messages, code = _raw_agent(agent_file, [str(models["tflite"]), "-n", "3"], block_numpy=True)
     assert [m["type"] for m in messages] == ["hello", "error", "end"]
     assert messages[1]["kind"] == "missing" and messages[1]["message"].startswith("numpy is not installed for ")
     assert "pip install numpy" in messages[1]["message"] and code == 3
-    probe, _ = _raw_agent(["--probe"], block_numpy=True)
+    probe, _ = _raw_agent(agent_file, ["--probe"], block_numpy=True)
     report = probe[1]
     assert "numpy is not installed" in report["runtimes"]["numpy"]["error"]
     assert not any(d["ready"] for d in report["devices"])
 
 
-def test_message_sequence_of_a_run(models):
-    messages, code = _raw_agent([str(models["tflite"]), "-n", "50", "--warmup", "2"])
+def test_message_sequence_of_a_run(models, agent_file):
+    messages, code = _raw_agent(agent_file, [str(models["tflite"]), "-n", "50", "--warmup", "2"])
     kinds = [m["type"] for m in messages]
     assert code == 0 and kinds[:3] == ["hello", "ready", "warmup"] and kinds[-1] == "end" and set(kinds[3:-1]) == {"batch"}
     assert messages[0]["protocol"] == 1 and messages[-1] == {"type": "end", "reason": "done", "count": 50, "t": messages[-1]["t"]}
@@ -163,3 +164,58 @@ def test_a_runtimes_own_error_reaches_the_person_as_the_doctors_sentence(models,
     assert isinstance(error, UserError) and error.message_id == "litert.op_version"
     assert "version 99" in error.message and "\n" not in error.message and "Didn't find op" not in error.message
     assert "Didn't find op for builtin opcode" in error.details
+
+
+def _isolated_probe(source: bytes, tmp_path):
+    """The script alone in `python -I` (no EdgeWizard on the path, and importing it would fail) asked for a probe."""
+    script = tmp_path / "agent.py"
+    script.write_bytes(source)
+    code = f"import sys; sys.modules['edgewizard'] = None; sys.argv[1:] = ['--probe']; " \
+           f"exec(compile(open({str(script)!r}, 'rb').read(), 'agent.py', 'exec'))"
+    out = subprocess.run([sys.executable, "-I", "-c", code], cwd=tmp_path, capture_output=True, timeout=120)
+    messages = [protocol.parse(line) for line in out.stdout.splitlines()]
+    assert out.returncode == 0 and [m["type"] for m in messages] == ["hello", "probe", "end"], out.stderr[-2000:]
+    return {d["device"]: d for d in messages[1]["devices"]}
+
+
+def test_the_assembled_agent_runs_alone_and_names_devices_as_the_catalogue_does(tmp_path):
+    from edgewizard.core.devices import agent_table
+
+    devices = _isolated_probe(agent_source(), tmp_path)
+    assert devices["tflite:CPU"]["ready"] and devices["openvino:CPU"]["ready"]
+    edgetpu = next(entry for entry in agent_table() if entry["device"] == "edgetpu")
+    assert devices["edgetpu"]["title"] == edgetpu["title"]
+    assert edgetpu["install"] in devices["edgetpu"]["reason"]  # no Edge TPU library here
+
+
+def test_the_device_table_is_written_into_the_script_as_data(tmp_path):
+    from edgewizard.core.bench.agent_parts.assemble import agent_source as assemble
+    from edgewizard.core.errors import InternalError
+
+    table = [{"device": "tflite:CPU", "title": "A CPU under test"},
+             {"device": "edgetpu", "title": "A TPU under test", "install": "the test's own runtime",
+              "usb": [{"id": "ffff:0001", "kind": "coral", "name": "A stick that is not there"}]}]
+    devices = _isolated_probe(assemble(device_table=table).encode("utf-8"), tmp_path)
+    assert devices["tflite:CPU"]["title"] == "A CPU under test" and devices["edgetpu"]["title"] == "A TPU under test"
+    assert devices["edgetpu"]["reason"].endswith("install the test's own runtime.")
+    with pytest.raises(InternalError, match="device table has an entry it cannot read"):
+        assemble(device_table=[{"title": "no device name"}])
+
+
+def test_each_part_is_small_and_imports_only_the_standard_library_and_its_siblings():
+    import importlib
+    from importlib import resources
+
+    from edgewizard.core.bench.agent_parts import PARTS
+    from edgewizard.core.bench.agent_parts.table import usb_known
+
+    for part in PARTS:
+        text = resources.files("edgewizard.core.bench.agent_parts").joinpath(part + ".py").read_text("utf-8")
+        assert len(text.splitlines()) <= 250, part
+        for node in ast.parse(text).body:
+            if isinstance(node, ast.Import):
+                assert {a.name.split(".")[0] for a in node.names} <= sys.stdlib_module_names, (part, node.lineno)
+            elif isinstance(node, ast.ImportFrom):
+                assert node.level == 1 or node.module.split(".")[0] in sys.stdlib_module_names, (part, node.lineno)
+        importlib.import_module("edgewizard.core.bench.agent_parts." + part)
+    assert usb_known()["18d1:9302"]["kind"] == "coral"  # in this process the parts read the catalogue's table
