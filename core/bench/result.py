@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from array import array
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -71,6 +71,7 @@ class BenchResult:
     precision: Optional[str] = None
     default_precision: Optional[str] = None
     precision_requested: Optional[str] = None
+    plan_key: str = ""  # core/plan.py bench_key: the model's content, the device and the settings (BenchRequest.plan_key)
 
     @property
     def precision_label(self) -> str:
@@ -102,11 +103,19 @@ class BenchResult:
                    stdev_ms=float(a.std(ddof=1)) if n > 1 else None, throughput_fps=fps, elapsed_s=elapsed_s, **context)
 
     def to_dict(self) -> dict:
-        d = asdict(self)
+        from ..codec import to_data
+
+        d = to_data(self)
         for k, v in d.items():
             if isinstance(v, float):
                 d[k] = round(v, 6)
         return d
+
+    @staticmethod
+    def from_dict(d: dict) -> "BenchResult":
+        from ..codec import from_data
+
+        return from_data(BenchResult, d)
 
     def line(self) -> str:
         """One short line of running statistics (the CLI's live line, a status bar)."""

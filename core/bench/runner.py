@@ -89,6 +89,16 @@ class BenchRequest:
         if self.seconds is not None and not self.seconds > 0:
             raise UserError(f"The duration must be more than 0 seconds, not {self.seconds!r}.")
 
+    def plan_key(self) -> str:
+        """core/plan.py bench_key of this run: the model file's content, the device, and the settings that
+        change a figure (how long, warm-up, threads, precision, input data, which computer)."""
+        from ..files import sha256_of
+        from ..plan import bench_key
+
+        settings = {"count": self.count, "seconds": self.seconds, "warmup": self.warmup, "threads": self.threads,
+                    "precision": self.precision, "data": self.data, "host": self.where.label}
+        return bench_key(sha256_of(Path(self.model)), self.device, settings)
+
 
 class AgentProcess:
     """One agent process: a writer thread feeds its stdin, readers collect stdout lines and stderr."""
@@ -237,6 +247,7 @@ class BenchRun:
         self._done = threading.Event()
         self._agent: Optional[AgentProcess] = None
         self._lock = threading.Lock()
+        self.plan_key = ""  # set by start(), when the model file is read
 
     # ---- the API a CLI loop or a GUI timer uses
     def start(self) -> "BenchRun":
@@ -248,6 +259,7 @@ class BenchRun:
             if not path.is_file():
                 raise UserError(f"The input data file {path} does not exist.")
             data = Upload(path, path.name)
+        self.plan_key = r.plan_key()
         line = request_line(r.where, "run", files, data, device=r.device, count=r.count, seconds=r.seconds,
                             warmup=r.warmup, threads=r.threads, precision=r.precision)
         self._agent = AgentProcess(r.where, line, files, data, r.agent_source)
@@ -291,7 +303,7 @@ class BenchRun:
             model=Path(r.model).name, host=r.where.label, status=self.state if self.done else "running",
             error=self.error.message if self.error else None, device_name=str(ready.get("device_name", "")),
             notes=tuple(str(n) for n in ready.get("notes") or ()), precision=ready.get("precision"),
-            default_precision=ready.get("default_precision"), precision_requested=r.precision)
+            default_precision=ready.get("default_precision"), precision_requested=r.precision, plan_key=self.plan_key)
 
     # ---- the supervisor thread
     def _supervise(self) -> None:

@@ -137,3 +137,15 @@ def model_and_options(args):
 
     model = args.model or str(sample_model_path())
     return model, LoadOptions(custom_objects=args.custom_objects, allow_unsafe=args.allow_unsafe, signature=args.signature)
+
+
+def plan_from(args, model, load_options, **parts):
+    """The core Plan a subcommand's flags describe for `model`: its Source (format and content hash; only the
+    load options when `model` is None), the cut and the conversion options; `parts` gives the rest
+    (devices=..., targets=..., output_dir=...)."""
+    from ..plan import Plan, Source
+    from ..steps import source_of
+    from .options import convert_options_from, selection_from
+
+    source = source_of(model, load_options) if model is not None else Source(load_options=load_options)
+    return Plan(source=source, selection=selection_from(args), options=convert_options_from(args), **parts)

@@ -146,7 +146,7 @@ def convert_sample(target: str, folder: Path, quiet: bool) -> Path:
     from ..convert.edgetpu import NOT_COMPILED
     from ..convert.edgetpu_compiler import find_compiler, install_hint
     from ..jobs import JobRunner
-    from ..plan import LoadOptions, Selection
+    from ..plan import Plan, Source
     from ..samples import sample_calibration_path, sample_model_path
     from .terminal import progress_printer
 
@@ -159,12 +159,12 @@ def convert_sample(target: str, folder: Path, quiet: bool) -> Path:
     if not quiet:
         print(f"Converting the bundled sample to {target} first (give a MODEL to skip this).", file=sys.stderr)
     with JobRunner() as runner, progress_printer(enabled=not quiet) as show:
-        manifest = runner.run("edgewizard.core.convert.run:convert", str(sample_model_path()), LoadOptions(), Selection(),
-                              [target], str(folder), options, on_event=show)
-    artifact = next(a for a in manifest["artifacts"] if a["target"] == target)
-    if artifact["status"] == NOT_COMPILED:
+        plan = Plan(source=Source(path=str(sample_model_path())), targets=(target,), options=options, output_dir=str(folder))
+        manifest = runner.run("edgewizard.core.steps:convert_plan", plan, on_event=show)
+    artifact = manifest.artifact(target)
+    if artifact.status == NOT_COMPILED:
         raise MissingDependency("edgetpu_compiler did not compile the sample, so there is no Edge TPU model to run.")
-    names = [f["name"] for f in artifact["files"] if f["name"].endswith((".tflite", ".xml"))]
+    names = [f.name for f in artifact.files if f.name.endswith((".tflite", ".xml"))]
     names.sort(key=lambda n: not n.endswith("_edgetpu.tflite"))
     return folder / names[0]
 

@@ -8,9 +8,8 @@ import time
 from pathlib import Path
 
 from ..errors import Cancelled, EdgeWizardError, MissingDependency, UserError
-from . import add_common, model_and_options
-from .options import (add_calibration_options, add_cut_options, add_edgetpu_options, convert_options_from,
-                      selection_from)
+from . import add_common, model_and_options, plan_from
+from .options import add_calibration_options, add_cut_options, add_edgetpu_options
 
 # How bad an exit code is, for a batch that ends with the worst of its models: our bug beats a
 # missing tool beats a bad input beats success.
@@ -48,18 +47,18 @@ def run(args) -> int:
 
     model, load_options = model_and_options(args)
     models = [model, *args.more_models]
-    selection, options = selection_from(args), convert_options_from(args)
-    targets = [get_target(t).name for t in args.target]  # unknown names fail here, before any work
+    targets = tuple(get_target(t).name for t in args.target)  # unknown names fail here, before any work
     outputs = batch_outputs(models, args.output, args.name) if len(models) > 1 else [args.output]
-    if options.calibration.synthetic and not args.json:
+    plan = plan_from(args, model if len(models) == 1 else None, load_options, targets=targets, output_dir=outputs[0])
+    if plan.options.calibration.synthetic and not args.json:
         print(f"Warning: {SYNTHETIC_WARNING}", file=sys.stderr)
     runner = JobRunner()  # one warm worker for every model: TensorFlow is imported once
     try:
         if len(models) == 1:
-            manifest = _convert(runner, model, outputs[0], args, load_options, selection, targets, options)
-            return _print_one(manifest, targets, args)
+            manifest = _convert(runner, plan, args)
+            return _print_one(manifest, list(targets), args)
         runner.warm_up()  # TensorFlow imported (and kept out of the collector's way) before the first model
-        return _convert_batch(runner, models, outputs, args, load_options, selection, targets, options)
+        return _convert_batch(runner, models, outputs, args, plan)
     finally:
         runner.shutdown()
 
@@ -81,29 +80,34 @@ def batch_outputs(models: list[str], out: str, name) -> list[str]:
     return [str(Path(out) / default_stem(Path(m).expanduser())) for m in models]
 
 
-def _convert(runner, model, out, args, load_options, selection, targets, options, prefix="") -> dict:
+def _convert(runner, plan, args, prefix=""):
+    """Run core/steps.py convert_plan in the worker; returns the Manifest."""
     from ..convert.run import finished_since, remove_partials
     from .terminal import progress_printer
 
-    started = time.time()
+    started, out = time.time(), plan.output_dir
     with progress_printer(enabled=not args.json, prefix=prefix) as show:
-        job = runner.submit(
-            "edgewizard.core.convert.run:convert", model, load_options, selection, targets, out, options,
-            force=args.force, stem=args.name,
-        )
+        job = runner.submit("edgewizard.core.steps:convert_plan", plan, force=args.force, stem=args.name)
         try:
             return job.result(on_event=show)
         except BaseException:
             job.cancel(wait=True)  # gone before its partial files are removed
             remove_partials(out)
-            kept = finished_since(out, targets, started)
+            kept = finished_since(out, list(plan.targets), started)
             if kept and not args.json:  # the targets that finished before the failure stay: say so
-                names = [f["name"] for a in kept for f in a["files"]] + ["manifest.json"]
+                names = [f.name for a in kept for f in a.files] + ["manifest.json"]
                 print(f"{prefix}Kept in {out} (finished before it stopped): {', '.join(names)}", file=sys.stderr, flush=True)
             raise
 
 
-def _convert_batch(runner, models, outputs, args, load_options, selection, targets, options) -> int:
+def _convert_batch(runner, models, outputs, args, template) -> int:
+    """Each model with `template`'s cut, targets and options, into its own folder."""
+    from dataclasses import replace
+
+    from ..codec import to_data
+    from ..steps import source_of
+
+    targets = list(template.targets)
     entries, top_existed = [], Path(args.output).exists()
     for i, (model, out) in enumerate(zip(models, outputs), 1):
         prefix = f"[{i}/{len(models)}] "
@@ -111,7 +115,8 @@ def _convert_batch(runner, models, outputs, args, load_options, selection, targe
             print(f"{prefix}{model} -> {out}", flush=True)
         existed = Path(out).exists()
         try:
-            manifest = _convert(runner, model, out, args, load_options, selection, targets, options, prefix)
+            plan = replace(template, source=source_of(model, template.source.load_options), output_dir=out)
+            manifest = _convert(runner, plan, args, prefix)
         except BaseException as exc:
             _remove_if_empty(out, existed)
             if not isinstance(exc, EdgeWizardError) or isinstance(exc, Cancelled):
@@ -124,7 +129,7 @@ def _convert_batch(runner, models, outputs, args, load_options, selection, targe
                             "error": exc.message, "error_id": exc.message_id or None})
             continue
         code = MissingDependency.exit_code if _not_compiled(manifest, targets) else 0
-        entries.append({"model": model, "output": out, "status": "converted", "exit_code": code, "manifest": manifest})
+        entries.append({"model": model, "output": out, "status": "converted", "exit_code": code, "manifest": to_data(manifest)})
         if not args.json:
             _print_artifacts(manifest, targets, indent="  ")
             sys.stdout.flush()
@@ -157,30 +162,32 @@ def _remove_if_empty(out: str, existed: bool) -> None:
         pass  # not empty or not there: nothing of ours to tidy
 
 
-def _not_compiled(manifest: dict, targets: list[str]) -> bool:
+def _not_compiled(manifest, targets: list[str]) -> bool:
     from ..convert.edgetpu import NOT_COMPILED
 
-    return any(a["target"] in targets and a["status"] == NOT_COMPILED for a in manifest["artifacts"])
+    return any(a.target in targets and a.status == NOT_COMPILED for a in manifest.artifacts)
 
 
-def _print_artifacts(manifest: dict, targets: list[str], indent: str = "") -> None:
+def _print_artifacts(manifest, targets: list[str], indent: str = "") -> None:
     from ..files import human_bytes
 
-    for a in manifest["artifacts"]:
-        if a["target"] not in targets:
+    for a in manifest.artifacts:
+        if a.target not in targets:
             continue
-        print(f"{indent}  {a['target']} ({a['seconds']:.1f} s)")
-        for f in a["files"]:
-            print(f"{indent}    {f['name']}  {human_bytes(f['size_bytes'])}")
-        for note in a["notes"]:
+        print(f"{indent}  {a.target} ({a.seconds:.1f} s)")
+        for f in a.files:
+            print(f"{indent}    {f.name}  {human_bytes(f.size_bytes)}")
+        for note in a.notes:
             print(f"{indent}    note: {note}")
 
 
-def _print_one(manifest: dict, targets: list[str], args) -> int:
+def _print_one(manifest, targets: list[str], args) -> int:
+    from ..codec import dumps
+
     if args.json:
-        print(json.dumps(manifest, indent=2, ensure_ascii=False))
+        print(dumps(manifest))
     else:
-        print(f"Converted {manifest['source']['path']} into {args.output}:")
+        print(f"Converted {manifest.source.path} into {args.output}:")
         _print_artifacts(manifest, targets)
     if _not_compiled(manifest, targets):
         err = MissingDependency(NO_COMPILER)

@@ -28,9 +28,11 @@ def run(args) -> int:
     path = write_report(args.outdir, args.output)
     if args.json:
         found = collect(args.outdir)
+        m = found.manifest
+        cut = bool(m.cut.inputs or m.cut.outputs) if m is not None else bool((found.verify or {}).get("cut"))
         sections = [name for name, present in (
-            ("source", True), ("cut", bool((found.manifest or found.verify or {}).get("cut"))),
-            ("validation", bool(found.validations)), ("artifacts", bool((found.manifest or {}).get("artifacts"))),
+            ("source", True), ("cut", cut),
+            ("validation", bool(found.validations)), ("artifacts", m is not None and bool(m.artifacts)),
             ("verification", found.verify is not None), ("benchmarks", bool(found.benches)),
         ) if present]
         print(json.dumps({"report": str(path), "sections": sections, "problems": found.problems}, ensure_ascii=False))

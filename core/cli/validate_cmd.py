@@ -6,7 +6,7 @@ import json
 import re
 import sys
 
-from . import add_common, model_and_options
+from . import add_common, model_and_options, plan_from
 from .options import add_calibration_options, add_cut_options, add_edgetpu_options
 
 _CUT_SCOPE = re.compile(r"^edgewizard_cut(_\d+)?/")
@@ -42,17 +42,16 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from ..jobs import JobRunner
     from ..validate.base import device_choices, get_validator, validators
-    from .options import convert_options_from, selection_from
     from .terminal import progress_printer
 
     if args.list_devices:
         return _list_devices(device_choices(), args.json)
     model, load_options = model_and_options(args)
-    selection, options = selection_from(args), convert_options_from(args)
-    devices = [get_validator(d).name for d in args.device] or list(validators())  # unknown names fail here
+    devices = tuple(get_validator(d).name for d in args.device) or tuple(validators())  # unknown names fail here
+    plan = plan_from(args, model, load_options, devices=devices)
     with JobRunner() as runner, progress_printer(enabled=not args.json) as show:
-        reports = runner.run("edgewizard.core.validate.run:validate", model, load_options, selection, devices,
-                             options, run_compiler=not args.no_compiler, on_event=show)
+        reports = runner.run("edgewizard.core.steps:validate_plan", plan, run_compiler=not args.no_compiler,
+                             on_event=show)
     if args.json:
         print(json.dumps({"model": model, "reports": [r.to_dict() for r in reports]}, indent=2, ensure_ascii=False))
     else:

@@ -9,6 +9,7 @@ from typing import Optional
 
 from ..errors import UserError
 from ..files import sha256_of
+from ..manifest import Manifest, read_manifest
 
 EXIT_FLAGGED = 4  # only with --fail-on-flag: the comparison ran and crossed a threshold
 ORIGINAL_ONLY_FORMATS = ("keras", "h5", "savedmodel", "frozen_pb", "meta", "onnx")  # never written by convert
@@ -45,7 +46,7 @@ class Original:
     path: str
     chosen_by: str  # "MODEL", "--model", "manifest" or "sample"
     notes: tuple[str, ...] = ()
-    manifest: Optional[dict] = None  # the output folder's manifest.json when it records this very model
+    manifest: Optional[Manifest] = None  # the output folder's manifest.json when it records this very model
 
 
 def add_parser(sub) -> None:
@@ -84,7 +85,6 @@ def resolve(args):
 
 def resolve_all(args):
     """(Original, selection, artifact paths, data) from the command line."""
-    from ..calibrate import CalibrationSpec
     from ..samples import sample_model_path, sample_test_path
     from ..verify import VerifyData
     from .options import preprocess_from, selection_from
@@ -94,22 +94,17 @@ def resolve_all(args):
     if args.inputs or args.outputs or args.shape or manifest is None:
         selection = selection_from(args)
     else:
-        selection = _recorded_selection(manifest)
+        selection = manifest.selection()
     if args.samples < 1 or args.random_samples < 1:
         raise UserError("--samples and --random-samples must be at least 1.")
     pre = preprocess_from(args)
-    calib = ((manifest or {}).get("options") or {}).get("calibration")
+    calib = manifest.calibration() if manifest is not None else None  # None also when it was synthetic
     if args.data:
         data = VerifyData.from_path(args.data, pre, args.samples)
     elif Path(original.path).expanduser().resolve() == sample_model_path().resolve():
         data = VerifyData.from_path(str(sample_test_path()), max_samples=args.samples, label="the sample's test split")
-    elif calib and calib.get("sources") and not any(s["source"] == "synthetic" for s in calib["sources"]):
-        spec = CalibrationSpec(
-            sources=tuple((s["input"], s["source"]) for s in calib["sources"]), preset=calib.get("preset"),
-            mean=tuple(calib["mean"]) if calib.get("mean") else None, scale=tuple(calib["scale"]) if calib.get("scale") else None,
-            color=calib.get("color", "RGB"),
-        )
-        data = VerifyData.from_calibration(spec, args.samples)
+    elif calib is not None:
+        data = VerifyData.from_calibration(calib, args.samples)
     else:
         data = VerifyData(kind="random", random_samples=args.random_samples)
     return original, selection, artifacts, data
@@ -148,7 +143,7 @@ def _given(model: str, chosen_by: str, recorded: dict) -> Original:
     path = Path(model).expanduser()
     if not path.exists():
         raise UserError(f"{path} does not exist.")
-    same = next((m for source, (m, _) in recorded.items() if _same_model(path, source, m.get("source", {}))), None)
+    same = next((m for source, (m, _) in recorded.items() if _same_model(path, source, m.source.sha256)), None)
     notes = tuple(
         f"The manifest.json in {folder} records {source} as the model it was converted from; comparing with {path} "
         "as asked, without the cut and calibration data recorded there."
@@ -156,11 +151,10 @@ def _given(model: str, chosen_by: str, recorded: dict) -> Original:
     return Original(str(model), chosen_by, notes, manifest=same)
 
 
-def _same_model(path: Path, source: str, recorded: dict) -> bool:
-    """The same file, or a copy of it (same content), as the source a manifest records."""
+def _same_model(path: Path, source: str, digest: str) -> bool:
+    """The same file, or a copy of it (same content `digest`), as the source a manifest records."""
     if path.resolve() == Path(source).resolve():
         return True
-    digest = recorded.get("sha256")
     # A hash costs far less than the verification it would spoil (the recorded cut may be the only one that fits).
     return bool(digest) and sha256_of(path) == digest
 
@@ -176,7 +170,7 @@ def _is_original(p: Path) -> bool:
         detect_format(p)
     except UserError:  # not a model (e.g. an output folder): an artifact then, checked later
         return False
-    return p.suffix.lower() not in ARTIFACT_SUFFIXES or p.name not in _listed(_manifest(p.parent))
+    return p.suffix.lower() not in ARTIFACT_SUFFIXES or p.name not in _listed(read_manifest(p.parent))
 
 
 def _refuse_original_as_artifact(p: Path, model: Optional[str], alone: bool) -> None:
@@ -205,16 +199,16 @@ def _recorded_sources(artifacts: list[str]) -> dict:
     found: dict = {}
     for a in artifacts:
         folder = Path(a).parent
-        manifest = _manifest(folder)
-        source = ((manifest or {}).get("source") or {}).get("path")
+        manifest = read_manifest(folder)
+        source = manifest.source.path if manifest is not None else ""
         if source and Path(a).name in _listed(manifest):
             found.setdefault(source, (manifest, folder))
     return found
 
 
-def _listed(manifest: Optional[dict]) -> set:
+def _listed(manifest: Optional[Manifest]) -> set:
     """The names of the files a manifest.json lists as converted models (with their .bin)."""
-    return {f.get("name") for a in (manifest or {}).get("artifacts", []) for f in a.get("files", [])}
+    return manifest.file_names() if manifest is not None else set()
 
 
 def _expand(p: Path) -> list[str]:
@@ -223,37 +217,13 @@ def _expand(p: Path) -> list[str]:
         raise UserError(f"{p} does not exist.")
     if not p.is_dir():
         return [str(p)]
-    manifest = _manifest(p)
+    manifest = read_manifest(p)
     if manifest is None:
         raise UserError(f"{p} is a folder without manifest.json; name the converted model files (.tflite, .xml) instead.")
-    out = []
-    for a in manifest.get("artifacts", []):
-        for f in a.get("files", []):
-            name = f.get("name", "")
-            if name.endswith((".tflite", ".xml")) and str(p / name) not in out and (p / name).is_file():
-                out.append(str(p / name))
+    out = [str(path) for path, _ in manifest.converted_files(p) if path.is_file()]
     if not out:
         raise UserError(f"The manifest.json in {p} lists no converted model that is still there.")
     return out
-
-
-def _manifest(folder: Path):
-    try:
-        data = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _recorded_selection(manifest: dict):
-    from ..plan import Selection
-
-    cut = manifest.get("cut", {})
-    given = cut.get("source_nodes", {})
-    ins = tuple(given.get(t["name"], t["name"]) for t in cut.get("inputs", []))
-    outs = tuple(given.get(t["name"], t["name"]) for t in cut.get("outputs", []))
-    shapes = tuple((given.get(t["name"], t["name"]), tuple(t["shape"])) for t in cut.get("inputs", []) if t.get("shape"))
-    return Selection(inputs=ins, outputs=outs, shapes=shapes)
 
 
 def run(args) -> int:

@@ -6,9 +6,9 @@ conversion never leaves a half-written model where the person looks. manifest.js
 was made, from what, with which tools and options."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import functools
-import json
 import os
 import shutil
 import tempfile
@@ -18,13 +18,13 @@ from typing import Optional
 
 from .. import tempdirs
 from ..errors import UserError
-from ..files import disk_problem, sha256_of, write_atomic
+from ..files import disk_problem, sha256_of
 from ..loaders import ProgressFn, _no_progress, load
+from ..manifest import Artifact, CutRecord, FileEntry, Manifest, SourceRecord, read_manifest, write_manifest
 from ..plan import LoadOptions, Selection
 from .base import ConvertOptions, TargetJob, get_target
 
 STAGING_PREFIX = ".edgewizard-partial-"
-MANIFEST = "manifest.json"
 PREPARE = 0.2  # share of the overall progress spent loading and cutting, before the first target
 
 
@@ -48,17 +48,14 @@ def remove_partials(out_dir: str | os.PathLike) -> None:
     tempdirs.remove_dead_held_dirs(folder, STAGING_PREFIX)
 
 
-def finished_since(out_dir: str | os.PathLike, target_names: list[str], since: float) -> list[dict]:
-    """After a failed, cancelled or killed conversion: the manifest entries of `target_names` that this
-    run finished (stamped at or after `since`, a time.time() taken before it started, on this machine),
-    so the caller can say what was kept. Entries a run before left in the manifest are not this run's."""
-    if not out_dir:
+def finished_since(out_dir: str | os.PathLike, target_names: list[str], since: float) -> list[Artifact]:
+    """After a failed, cancelled or killed conversion: the artifacts of `target_names` that this run
+    finished (stamped at or after `since`, a time.time() taken before it started, on this machine), so
+    the caller can say what was kept. Artifacts a run before left in the manifest are not this run's."""
+    manifest = read_manifest(out_dir) if out_dir else None
+    if manifest is None:
         return []
-    artifacts = _read_manifest(Path(out_dir)).get("artifacts")
-    if not isinstance(artifacts, list):
-        return []
-    return [a for a in artifacts if isinstance(a, dict) and a.get("target") in target_names and a.get("files")
-            and isinstance(a.get("finished_at"), (int, float)) and a["finished_at"] >= since]
+    return [a for a in manifest.artifacts if a.target in target_names and a.files and a.finished_at >= since]
 
 
 def planned_outputs(target_names: list[str], stem: str) -> list[str]:
@@ -127,8 +124,10 @@ def convert(
     force: bool = False,
     stem: Optional[str] = None,
     progress: ProgressFn = _no_progress,
-) -> dict:
-    """Runs in the worker. Returns the manifest (as written to out_dir/manifest.json)."""
+    plan_key: str = "",
+) -> Manifest:
+    """Runs in the worker. Returns the manifest (as written to out_dir/manifest.json), recording
+    `plan_key` (core/plan.py conversion_key; core/steps.py convert_plan gives it)."""
     from ..calibrate import SYNTHETIC_WARNING, load_calibration
     from ..cut import cut as cut_model
 
@@ -167,9 +166,9 @@ def convert(
         if needs_calib:  # bad calibration data fails here, before any target has written a file
             progress(PREPARE * 0.999, "Reading the calibration data")
             job.calibration_data()
-        manifest = _read_manifest(out)
-        manifest.update(_header(src, loaded.info, cut, options, needs_calib))
-        artifacts = {a["target"]: a for a in manifest.get("artifacts", [])}
+        earlier = read_manifest(out)  # other targets converted into this folder before stay listed
+        artifacts = {a.target: a for a in (earlier.artifacts if earlier is not None else ())}
+        manifest = _header(src, loaded.info, cut, options, needs_calib, plan_key)
         span = (1 - PREPARE) / len(targets)
         for i, target in enumerate(targets):
             lo = PREPARE + i * span
@@ -186,22 +185,17 @@ def convert(
             notes = list(result.notes)
             if target.needs_calibration and options.calibration.synthetic and result.details.get("calibrated", True):
                 notes.insert(0, SYNTHETIC_WARNING)
-            artifacts[target.name] = {
-                "target": target.name,
-                "title": target.title,
-                "status": result.status,
-                "files": files,
-                "op_counts_before": cut.op_counts,
-                "op_counts_after": result.op_counts,
-                "seconds": round(time.monotonic() - t0, 3),
-                "finished_at": round(time.time(), 3),  # tells a caller which entries this run wrote
-                "notes": notes,
-                **result.details,
-            }
-            manifest["artifacts"] = list(artifacts.values())
-            manifest["total_seconds"] = round(time.monotonic() - started, 3)
+            artifacts[target.name] = Artifact(
+                target=target.name, title=target.title, status=result.status, files=files,
+                op_counts_before=dict(cut.op_counts), op_counts_after=dict(result.op_counts),
+                seconds=round(time.monotonic() - t0, 3),
+                finished_at=round(time.time(), 3),  # tells a caller which artifacts this run wrote
+                notes=tuple(notes), details=dict(result.details),
+            )
+            manifest = dataclasses.replace(manifest, artifacts=tuple(artifacts.values()),
+                                           total_seconds=round(time.monotonic() - started, 3))
             try:
-                write_atomic(out / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
+                write_manifest(out, manifest)
             except BaseException:
                 undo()  # this target's files are not in the manifest: put back what was there before
                 raise  # a full disk is said by _leaves_no_new_folder
@@ -216,7 +210,7 @@ def convert(
 def _move_into_place(staged: list[Path], out: Path, staging: Path):
     """Move a target's finished files from staging into `out`. Files they replace are moved aside into
     staging (a rename, which needs no free space) so that undo() can put them back; they go when staging
-    is removed. Returns the manifest's file entries and undo()."""
+    is removed. Returns the manifest's file entries (a tuple) and undo()."""
     aside = Path(tempfile.mkdtemp(prefix="replaced-", dir=staging))
     moved: list[tuple[Path, Optional[Path]]] = []
 
@@ -238,11 +232,11 @@ def _move_into_place(staged: list[Path], out: Path, staging: Path):
                 os.replace(final, old)
             moved.append((final, old))
             os.replace(f, final)
-            entries.append({"name": f.name, "size_bytes": final.stat().st_size, "sha256": sha256_of(final)})
+            entries.append(FileEntry(name=f.name, size_bytes=final.stat().st_size, sha256=sha256_of(final)))
     except BaseException:
         undo()
         raise
-    return entries, undo
+    return tuple(entries), undo
 
 
 def _target_reporter(progress: ProgressFn, lo: float, span: float, name: str) -> ProgressFn:
@@ -257,48 +251,24 @@ def _target_reporter(progress: ProgressFn, lo: float, span: float, name: str) ->
     return report
 
 
-def _header(src: Path, info, cut, options: ConvertOptions, needs_calib: list[str]) -> dict:
+def _header(src: Path, info, cut, options: ConvertOptions, needs_calib: list[str], plan_key: str) -> Manifest:
     from ..cli import version
+    from ..codec import to_data
     from ..environment import library_versions
     from .edgetpu_compiler import find_compiler
 
     tools = {"edgewizard": version(), **library_versions(), "edgetpu_compiler": find_compiler()}
-    return {
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "source": {
-            "path": str(src.resolve()),
-            "format": info.format,
-            "sha256": sha256_of(src),
-            "size_bytes": info.size_bytes,
-            "op_counts": info.graph.op_counts(),
-        },
-        "cut": {
-            "inputs": [t.to_dict() for t in cut.inputs],
-            "outputs": [t.to_dict() for t in cut.outputs],
-            "removed_inputs": list(cut.removed_inputs),
-            "source_nodes": dict(cut.source_nodes),
-        },
-        "options": {
+    return Manifest(
+        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        source=SourceRecord(path=str(src.resolve()), format=info.format, sha256=sha256_of(src),
+                            size_bytes=info.size_bytes, op_counts=info.graph.op_counts()),
+        cut=CutRecord(inputs=tuple(cut.inputs), outputs=tuple(cut.outputs), removed_inputs=tuple(cut.removed_inputs),
+                      source_nodes=dict(cut.source_nodes)),
+        options={
             "io_type": options.io_type,
             "calibration": options.calibration.describe() if needs_calib else None,
-            "edgetpu": _asdict(options.edgetpu),
+            "edgetpu": to_data(options.edgetpu),
         },
-        "tools": tools,
-    }
-
-
-def _asdict(obj) -> dict:
-    from dataclasses import asdict
-
-    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(obj).items()}
-
-
-def _read_manifest(out: Path) -> dict:
-    p = out / MANIFEST
-    if not p.exists():
-        return {}
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
+        tools=tools,
+        plan_key=plan_key,
+    )

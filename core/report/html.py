@@ -9,7 +9,9 @@ from html import escape
 from pathlib import Path
 from typing import Optional
 
+from ..codec import from_data
 from ..files import human_bytes
+from ..manifest import CutRecord, Manifest, SourceRecord
 from . import svg
 from .sources import ReportInputs
 from .style import CSS
@@ -58,24 +60,35 @@ def figure(svg_text: str, caption: str) -> str:
     return f'<div class="figure">{svg_text}<div class="caption">{esc(caption)}</div></div>'
 
 
+def _record(cls, data):
+    """A SourceRecord / CutRecord from verify.json's plain source and cut (those of a manifest are typed already)."""
+    try:
+        return from_data(cls, data if isinstance(data, dict) else {})
+    except ValueError:
+        return cls()
+
+
 def render(found: ReportInputs, version: str) -> str:
-    m, v = found.manifest or {}, found.verify or {}
-    src = m.get("source") or v.get("source") or {}
-    name = Path(src.get("path", "") or str(found.folder)).name
-    created = m.get("created") or v.get("created") or ""
+    m, v = found.manifest, found.verify or {}
+    src = m.source if m is not None else _record(SourceRecord, v.get("source"))
+    tools = (m.tools if m is not None else None) or v.get("tools") or {}
+    cut = m.cut if m is not None and (m.cut.inputs or m.cut.outputs) else _record(CutRecord, v.get("cut"))
+    m_created = m.created if m is not None else ""
+    name = Path(src.path or str(found.folder)).name
+    created = m_created or v.get("created") or ""
     parts = [f'<header class="top"><h1>EdgeWizard report: {esc(name)}</h1><div class="meta">'
              f'Output folder <code>{esc(found.folder.resolve())}</code> · converted {esc(created)} · EdgeWizard {esc(version)}'
              "</div></header>"]
     parts.append(_glance(found))
     for p in found.problems:
         parts.append(f'<div class="note">{esc(p)}</div>')
-    parts.append(_source(m, v))
-    parts.append(_cut(m.get("cut") or v.get("cut") or {}))
+    parts.append(_source(src, tools))
+    parts.append(_cut(cut))
     if found.validations:
         parts.append(_validation(found.validations))
-    if m.get("artifacts"):
+    if m is not None and m.artifacts:
         parts.append(_artifacts(m))
-    if v and m.get("created") and v.get("created") and v["created"] < m["created"]:
+    if v and m_created and v.get("created") and v["created"] < m_created:
         parts.append('<div class="note">The verification results are older than the last conversion into this folder; '
                      f'run <code>edgewizard verify {esc(found.folder)}</code> again for figures of the current models.</div>')
     parts.append(_verification(v) if v else
@@ -93,11 +106,10 @@ def render(found: ReportInputs, version: str) -> str:
 
 
 def _glance(found: ReportInputs) -> str:
-    m, v = found.manifest or {}, found.verify or {}
+    m, v = found.manifest, found.verify or {}
     cells = []
-    arts = m.get("artifacts") or []
-    if arts:
-        cells.append((str(len(arts)), "conversion targets made"))
+    if m is not None and m.artifacts:
+        cells.append((str(len(m.artifacts)), "conversion targets made"))
     checked = [a for a in v.get("artifacts", []) if a.get("status") != "skipped"]
     if checked:
         flagged = sum(1 for a in checked if a.get("flags"))
@@ -118,56 +130,51 @@ def _glance(found: ReportInputs) -> str:
     return '<div class="glance">' + "".join(f"<div><b>{esc(a)}</b><span>{esc(b)}</span></div>" for a, b in cells) + "</div>"
 
 
-def _source(m: dict, v: dict) -> str:
-    src = m.get("source") or v.get("source") or {}
-    tools = m.get("tools") or v.get("tools") or {}
+def _source(src: SourceRecord, tools: dict) -> str:
     rows = [
-        ("Path", f"<code>{esc(src.get('path'))}</code>"),
-        ("Format", esc(src.get("format"))),
-        ("Size", esc(human_bytes(src.get("size_bytes")))),
-        ("SHA-256", f"<code>{esc(src.get('sha256'))}</code>" if src.get("sha256") else ""),
-        ("Ops", ops_text(src.get("op_counts") or {}, 12)),
+        ("Path", f"<code>{esc(src.path)}</code>"),
+        ("Format", esc(src.format)),
+        ("Size", esc(human_bytes(src.size_bytes) if src.size_bytes else "")),
+        ("SHA-256", f"<code>{esc(src.sha256)}</code>" if src.sha256 else ""),
+        ("Ops", ops_text(src.op_counts or {}, 12)),
         ("Tools", esc(", ".join(f"{k} {val}" for k, val in tools.items() if val))),
     ]
     return "<section><h2>Source model</h2>" + kv(rows) + "</section>"
 
 
-def _cut(cut: dict) -> str:
-    if not cut:
+def _cut(cut: CutRecord) -> str:
+    if not cut.inputs and not cut.outputs:
         return ""
-    given = cut.get("source_nodes") or {}
-    tensors = cut.get("inputs", []) + cut.get("outputs", [])
-    renamed = any(given.get(t.get("name"), t.get("name")) != t.get("name") for t in tensors)
+    given = cut.source_nodes or {}
+    renamed = any(given.get(t.name, t.name) != t.name for t in cut.inputs + cut.outputs)
 
     def rows(items):  # "chosen as": the node the person named, when the cut's tensor is called otherwise
-        return [[f"<code>{esc(t.get('name'))}</code>"] + ([esc(given.get(t.get("name"), ""))] if renamed else [])
-                + [esc(t.get("shape")), esc(t.get("dtype"))] for t in items]
+        return [[f"<code>{esc(t.name)}</code>"] + ([esc(given.get(t.name, ""))] if renamed else [])
+                + [esc(None if t.shape is None else list(t.shape)), esc(t.dtype)] for t in items]
     headers = ["name"] + (["chosen as"] if renamed else []) + ["shape", "dtype"]
     out = ["<section><h2>The cut</h2><p>What was converted: the part of the model between these inputs and outputs, "
            "with static input shapes.</p>"]
-    out.append("<h4>Inputs</h4>" + table(headers, rows(cut.get("inputs", []))))
-    out.append("<h4>Outputs</h4>" + table(headers, rows(cut.get("outputs", []))))
-    if cut.get("removed_inputs"):
+    out.append("<h4>Inputs</h4>" + table(headers, rows(cut.inputs)))
+    out.append("<h4>Outputs</h4>" + table(headers, rows(cut.outputs)))
+    if cut.removed_inputs:
         out.append(f'<p class="muted">Inputs the cut dropped (nothing chosen depends on them): '
-                   f'{esc(", ".join(cut["removed_inputs"]))}</p>')
+                   f'{esc(", ".join(cut.removed_inputs))}</p>')
     return "".join(out) + "</section>"
 
 
-def _artifacts(m: dict) -> str:
-    arts = m["artifacts"]
+def _artifacts(m: Manifest) -> str:
     rows, bars = [], []
-    for a in arts:
-        files = "<br>".join(f"<code>{esc(f.get('name'))}</code> {esc(human_bytes(f.get('size_bytes')))}" for f in a.get("files", []))
-        notes = "".join(f'<div class="muted">{esc(n)}</div>' for n in a.get("notes", []))
-        rows.append([f"<b>{esc(a.get('target'))}</b><div class='muted'>{esc(a.get('title'))}</div>", badge(a.get("status", "ok")),
-                     files + notes, ops_text(a.get("op_counts_after") or {}, 6), esc(f"{a.get('seconds', 0):.1f} s")])
-        models = [f for f in a.get("files", []) if str(f.get("name", "")).endswith((".tflite", ".bin", ".onnx"))]
+    for a in m.artifacts:
+        files = "<br>".join(f"<code>{esc(f.name)}</code> {esc(human_bytes(f.size_bytes))}" for f in a.files)
+        notes = "".join(f'<div class="muted">{esc(n)}</div>' for n in a.notes)
+        rows.append([f"<b>{esc(a.target)}</b><div class='muted'>{esc(a.title)}</div>", badge(a.status),
+                     files + notes, ops_text(a.op_counts_after, 6), esc(f"{a.seconds:.1f} s")])
+        models = [f for f in a.files if f.name.endswith((".tflite", ".bin", ".onnx"))]
         if models:
-            bars.append((a.get("target", "?"), sum(f.get("size_bytes", 0) for f in models) / 1024, svg.PALETTE[len(bars) % 8]))
+            bars.append((a.target, sum(f.size_bytes for f in models) / 1024, svg.PALETTE[len(bars) % 8]))
     out = ["<section><h2>Converted models</h2>", table(["target", "status", "files", "ops after conversion", "time"], rows, {4})]
-    opts = m.get("options") or {}
-    if opts.get("calibration"):
-        c = opts["calibration"]
+    c = m.options.get("calibration")
+    if isinstance(c, dict):
         srcs = ", ".join(f"{s.get('input') or ''}{'=' if s.get('input') else ''}{s.get('source')}" for s in c.get("sources", []))
         out.append(f"<p>Calibration for integer models: <code>{esc(srcs)}</code>, {esc(c.get('samples'))} samples, "
                    f"preprocessing {esc(c.get('preset'))}.</p>")

@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Optional
 
 from ..errors import UserError
+from ..manifest import Manifest
+from ..manifest import from_dict as manifest_from_dict
 
 
 @dataclass
 class ReportInputs:
     folder: Path
-    manifest: Optional[dict] = None
+    manifest: Optional[Manifest] = None
     verify: Optional[dict] = None
     validations: list[dict] = field(default_factory=list)
     benches: list[dict] = field(default_factory=list)
@@ -34,7 +36,7 @@ def collect(folder: str | Path) -> ReportInputs:
     if not folder.is_dir():
         raise UserError(f"{folder} is not a folder; give the output folder of `edgewizard convert`.")
     found = ReportInputs(folder=folder)
-    found.manifest = _read(folder / "manifest.json", found, dict)
+    found.manifest = _read_manifest(folder / "manifest.json", found)
     found.verify = _read(folder / "verify.json", found, dict)
     if found.manifest is None and found.verify is None:
         raise UserError(f"{folder} holds no manifest.json or verify.json; convert (and verify) into it first.")
@@ -53,6 +55,17 @@ def collect(folder: str | Path) -> ReportInputs:
                     run["latencies_ms"] = samples
             found.benches.append(run)
     return found
+
+
+def _read_manifest(path: Path, found: ReportInputs) -> Optional[Manifest]:
+    data = _read(path, found, dict)
+    if data is None:
+        return None
+    try:
+        return manifest_from_dict(data)
+    except ValueError as exc:
+        found.problems.append(f"{path.name} is not a manifest EdgeWizard can read ({exc}); it is left out.")
+        return None
 
 
 def _items(data, key: str) -> list[dict]:

@@ -1,10 +1,10 @@
 """What validation answers for one device: where each node runs and why, as plain data.
 
-Everything here pickles (it crosses the worker-process boundary) and turns into JSON with
-to_dict() for `edgewizard validate --json` and the GUI's Target step."""
+Everything here pickles (it crosses the worker-process boundary) and turns into JSON through core/codec.py:
+to_dict() for `edgewizard validate --json` (with computed keys: totals, summary, ...), from_dict() back."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Optional
 
 DEVICE, CPU, UNSUPPORTED = "device", "cpu", "unsupported"
@@ -91,6 +91,7 @@ class ValidationReport:
     table_sources: dict = field(default_factory=dict, compare=False)  # source key -> document/version/date
     seconds: float = 0.0
     short: str = ""  # the device in a sentence: "Edge TPU", "NCS2"; defaults to the title
+    plan_key: str = ""  # core/plan.py validation_key of the plan it was computed from
 
     @property
     def totals(self) -> dict[str, int]:
@@ -129,20 +130,25 @@ class ValidationReport:
         return "; ".join(parts)
 
     def to_dict(self) -> dict:
-        data = asdict(self)
-        data["nodes"] = [{**asdict(n), "source_nodes": list(n.source_nodes)} for n in self.nodes]
-        data["suggestions"] = [{**asdict(s), "nodes": list(s.nodes), "outputs": list(s.outputs)}
-                               for s in self.suggestions]
-        for key in ("notes", "disagreements"):
-            data[key] = list(data[key])
+        """The fields as JSON-able data, plus what the report and --json readers want computed: totals,
+        partition_point, memory's fits and the summary line (from_dict ignores these)."""
+        from ..codec import to_data
+
+        data = to_data(self)
         data["totals"] = self.totals
         point = self.partition_point
         data["partition_point"] = None if point is None else {
             "index": point.index, "name": point.name, "op": point.op, "source_node": point.source_node}
         if self.memory is not None:
-            data["memory"] = {**asdict(self.memory), "fits": self.memory.fits}
+            data["memory"]["fits"] = self.memory.fits
         data["summary"] = self.summary()
         return data
+
+    @staticmethod
+    def from_dict(data: dict) -> "ValidationReport":
+        from ..codec import from_data
+
+        return from_data(ValidationReport, data)
 
 
 def worst(a: str, b: str) -> str:

@@ -13,10 +13,9 @@ import traceback
 from pathlib import Path
 
 from .. import tempdirs
-from ..convert.base import ConvertOptions
 from ..errors import Cancelled, InternalError, MissingDependency, UserError
 from ..loaders import ProgressFn, _no_progress, load
-from ..plan import LoadOptions, Selection
+from ..plan import ConvertOptions, LoadOptions, Selection
 from .base import ValidationContext, get_validator, report_for
 from .report import CHECKED, ValidationReport, failed, unavailable
 

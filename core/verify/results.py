@@ -1,11 +1,11 @@
-"""What a verification finds: picklable dataclasses with to_dict()/from_dict(), and verify.json.
+"""What a verification finds: picklable dataclasses, written to and read from verify.json through core/codec.py.
 
 Pure Python (no numpy, TensorFlow or OpenVINO), so the GUI process and the report can read results."""
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
 
@@ -88,6 +88,8 @@ class ArtifactCheck:
     inputs: list[dict] = field(default_factory=list)  # name, dtype, and scale/zero_point/range if quantized
     seconds: float = 0.0
     inference_precision: str = ""  # what the device computed in, where the runtime says (OpenVINO: "f32", "f16")
+    sha256: str = ""  # of the file checked
+    plan_key: str = ""  # core/plan.py verify_key(sha256, data description, thresholds)
 
 
 @dataclass
@@ -112,38 +114,32 @@ class VerifyReport:
     created: str = ""
     tools: dict = field(default_factory=dict)
     seconds: float = 0.0
+    plan_key: str = ""  # verify_key over its artifacts' sha256 (joined, sorted), the data and the thresholds
 
     @property
     def flagged(self) -> bool:
         return any(a.flags for a in self.artifacts)
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d = {"format_version": FORMAT_VERSION, "flagged": self.flagged, **d}
-        return d
+        from ..codec import to_data
+
+        return {"format_version": FORMAT_VERSION, "flagged": self.flagged, **to_data(self)}
 
     @staticmethod
     def from_dict(d: dict) -> "VerifyReport":
-        def build(cls, data):
-            return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+        from ..codec import from_data
 
-        def output(o):
-            o = dict(o)
-            o["histogram"] = build(Histogram, o["histogram"]) if o.get("histogram") else None
-            o["worst"] = [build(WorstSample, w) for w in o.get("worst", [])]
-            return build(OutputCheck, o)
+        return from_data(VerifyReport, d)
 
-        def artifact(a):
-            a = dict(a)
-            a["outputs"] = [output(o) for o in a.get("outputs", [])]
-            a["flags"] = [build(Flag, f) for f in a.get("flags", [])]
-            return build(ArtifactCheck, a)
+    def keyed(self) -> "VerifyReport":
+        """This report with its plan_key (and each artifact's) computed from what it checked."""
+        from ..plan import verify_key
 
-        d = dict(d)
-        d["data"] = build(DataSummary, d["data"])
-        d["thresholds"] = build(Thresholds, d.get("thresholds", {}))
-        d["artifacts"] = [artifact(a) for a in d.get("artifacts", [])]
-        return build(VerifyReport, d)
+        description = self.data.description
+        artifacts = [a if a.plan_key or not a.sha256 else replace(a, plan_key=verify_key(a.sha256, description, self.thresholds))
+                     for a in self.artifacts]
+        shas = ",".join(sorted(a.sha256 for a in artifacts))
+        return replace(self, artifacts=artifacts, plan_key=verify_key(shas, description, self.thresholds))
 
 
 def save(report: VerifyReport, folder: str | os.PathLike) -> Path:
@@ -152,22 +148,20 @@ def save(report: VerifyReport, folder: str | os.PathLike) -> Path:
     inputs make their figures incomparable)."""
     folder = Path(folder)
     path = folder / VERIFY_FILE
-    new = report.to_dict()
     old = load_saved(folder)
-    if old is not None and old.get("data", {}).get("description") == new["data"]["description"] and old.get("source", {}).get("path") == new["source"]["path"]:
-        mine = {a["path"] for a in new["artifacts"]}
-        new["artifacts"] = [a for a in old.get("artifacts", []) if a.get("path") not in mine] + new["artifacts"]
-        new["flagged"] = any(a.get("flags") for a in new["artifacts"])
-    write_atomic(path, json.dumps(new, indent=1, ensure_ascii=False))
+    if old is not None and old.data.description == report.data.description and old.source.get("path") == report.source.get("path"):
+        mine = {a.path for a in report.artifacts}
+        report = replace(report, artifacts=[a for a in old.artifacts if a.path not in mine] + list(report.artifacts),
+                         plan_key="").keyed()
+    write_atomic(path, json.dumps(report.to_dict(), indent=1, ensure_ascii=False))
     return path
 
 
-def load_saved(folder: str | os.PathLike) -> Optional[dict]:
-    """The verify.json in `folder` as a dict, or None when there is none or it is unreadable."""
+def load_saved(folder: str | os.PathLike) -> Optional[VerifyReport]:
+    """The verify.json in `folder`, or None when there is none or it cannot be read as a report."""
     p = Path(folder) / VERIFY_FILE
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
+        return VerifyReport.from_dict(json.loads(p.read_text(encoding="utf-8")))
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) else None
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import shutil
 import time
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 from .. import tempdirs
 from ..environment import library_versions
 from ..errors import UserError
+from ..files import sha256_of
 from ..loaders import ProgressFn, _no_progress, load
 from ..plan import CutModel, LoadOptions, Selection
 from .data import VerifyData, load_inputs
@@ -28,7 +28,8 @@ def verify(
     progress: ProgressFn = _no_progress,
 ) -> VerifyReport:
     """Run the cut of `source` and each artifact on `data`; compare every output. Raises UserError
-    for a missing artifact, data that does not fit the inputs, or an artifact that is not this model."""
+    for a missing artifact, data that does not fit the inputs, or an artifact that is not this model.
+    The report and each artifact's check carry their plan key (VerifyReport.keyed)."""
     from ..cut import cut as cut_model
 
     started = time.monotonic()
@@ -72,16 +73,17 @@ def verify(
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         tools=library_versions(),
         seconds=round(time.monotonic() - started, 3),
-    )
+    ).keyed()
 
 
 def _check_artifact(path, cut, arrays, reference, labels, labelled, images, batch, thresholds, targets, random_data):
     t0 = time.monotonic()
+    sha = sha256_of(path)
     try:
         runner = open_artifact(path, cut)
     except Skipped as why:
         return ArtifactCheck(path=str(path.resolve()), file=path.name, targets=targets, runtime="", precision="",
-                             status="skipped", notes=[str(why)])
+                             status="skipped", notes=[str(why)], sha256=sha)
     got = _run_all(runner, arrays, batch, cut, path.name)
     order = output_order(runner, cut, path.name)
     outputs = []
@@ -102,6 +104,7 @@ def _check_artifact(path, cut, arrays, reference, labels, labelled, images, batc
         path=str(path.resolve()), file=path.name, targets=targets, runtime=runner.runtime, precision=runner.precision,
         status="flagged" if found else "ok", outputs=outputs, flags=found, inputs=runner.inputs,
         seconds=round(time.monotonic() - t0, 3), notes=list(runner.notes), inference_precision=runner.inference_precision,
+        sha256=sha,
     )
 
 
@@ -149,15 +152,14 @@ def _artifact_paths(artifacts: list[str]) -> list[Path]:
 
 def _targets_by_file(paths: list[Path]) -> dict:
     """Target names from the manifest.json beside each artifact (e.g. tflite-int8 and edgetpu share a file)."""
+    from ..manifest import read_manifest
+
     found: dict = {}
     for folder in {p.parent for p in paths}:
-        try:
-            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        for a in manifest.get("artifacts", []) if isinstance(manifest, dict) else []:
-            for f in a.get("files", []):
-                found.setdefault((folder / f.get("name", "")).resolve(), []).append(a.get("target"))
+        manifest = read_manifest(folder)
+        for a in manifest.artifacts if manifest is not None else ():
+            for f in a.files:
+                found.setdefault((folder / f.name).resolve(), []).append(a.target)
     return found
 
 
