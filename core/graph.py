@@ -24,8 +24,11 @@ class TensorInfo:
         return self.shape is not None and all(d is not None and d >= 0 for d in self.shape)
 
     def to_dict(self) -> dict:
-        """{name, shape (a list, None for dynamic dims; None when even the rank is unknown), dtype}."""
-        return {"name": self.name, "shape": None if self.shape is None else list(self.shape), "dtype": self.dtype}
+        """{name, shape (a list, None for dynamic dims; None when even the rank is unknown), dtype}; read back
+        with codec.from_data(TensorInfo, d)."""
+        from .codec import to_data
+
+        return to_data(self)
 
     def shape_text(self) -> str:
         if self.shape is None:
@@ -75,6 +78,7 @@ class ModelInfo:
     size_bytes: int
     signatures: tuple[str, ...] = ()  # SavedModel signatures, the chosen one first
     notes: tuple[str, ...] = ()  # plain-language remarks (e.g. "loaded without compiling")
+    sha256: str = ""  # of the file's content (core/files.py sha256_of), set by steps.inspect
 
     def to_dict(self) -> dict:
         g = self.graph
@@ -88,6 +92,7 @@ class ModelInfo:
             "node_count": len(g.nodes),
             "param_count": self.param_count,
             "size_bytes": self.size_bytes,
+            "sha256": self.sha256,
             "signatures": list(self.signatures),
             "notes": list(self.notes),
         }
