@@ -27,11 +27,16 @@ class Device:
     aliases: tuple[str, ...] = ()  # other names a person writes for it ("coral")
     description: str = ""  # what the hardware is, one sentence
     notes: tuple[str, ...] = ()  # what a person should know before choosing it
+    family: str = ""  # devices one runtime serves, chosen together in the wizard ("openvino"); "" = its own id
 
     @property
     def default_target(self) -> Optional[str]:
         """The target to convert to for this device when the person names none."""
         return self.targets[0] if self.targets else None
+
+    @property
+    def group(self) -> str:
+        return self.family or self.id
 
     def loads(self, filename: str) -> bool:
         """Whether this device's runtime loads a model file of this name."""
@@ -69,19 +74,21 @@ CATALOGUE: tuple[Device, ...] = (
                   "benchmark it.",)),
     Device("openvino:CPU", "OpenVINO on the CPU", "OpenVINO CPU", _OPENVINO, "openvino:CPU", "openvino:CPU",
            _OPENVINO_FILES, "OpenVINO (pip install openvino)",
-           description="A PC or laptop with an Intel (or other x86 or ARM) processor."),
+           description="A PC or laptop with an Intel (or other x86 or ARM) processor.", family="openvino"),
     Device("openvino:GPU", "OpenVINO on an Intel GPU", "OpenVINO GPU", _OPENVINO, "openvino:GPU", "openvino:GPU",
            _OPENVINO_FILES, "OpenVINO and Intel's GPU compute runtime (intel-opencl-icd on Linux)",
-           description="An Intel integrated or Arc graphics processor."),
+           description="An Intel integrated or Arc graphics processor.", family="openvino"),
     Device("openvino:NPU", "OpenVINO on an Intel NPU", "OpenVINO NPU", _OPENVINO, "openvino:NPU", "openvino:NPU",
            _OPENVINO_FILES, "OpenVINO and Intel's NPU driver (an Intel NPU is part of a Core Ultra processor)",
            description="The neural processing unit of an Intel Core Ultra processor.",
-           notes=("The NPU needs fixed input shapes.",)),
+           notes=("The NPU needs fixed input shapes.",), family="openvino"),
     Device("tflite:CPU", "TensorFlow Lite (LiteRT) on the CPU", "TFLite CPU runtime", _TFLITE, "tflite:CPU",
            "tflite:CPU", (".tflite",), "LiteRT (pip install ai-edge-litert, or tflite-runtime on older systems)",
            aliases=("tflite", "litert", "litert:CPU"),
-           description="A PC, a phone or a Raspberry Pi without an accelerator."),
+           description="A PC, a phone or a Raspberry Pi without an accelerator.", family="tflite"),
 )
+# Families of several devices, in the words the wizard shows for the family: (title, description).
+_FAMILIES = {"openvino": ("Intel CPU, GPU or NPU with OpenVINO", "A PC or laptop with an Intel processor, its GPU or its NPU.")}
 _BY_KEY = {k.lower(): d for d in CATALOGUE for k in (d.id, *d.aliases)}
 
 
@@ -100,6 +107,36 @@ def device(name: str) -> Device:
     if found is None:
         raise UserError(f"Unknown device {name!r}; choose from {', '.join(d.id for d in CATALOGUE)}.")
     return found
+
+
+@dataclass(frozen=True)
+class Family:
+    """Devices chosen together in the wizard (OpenVINO's CPU, GPU and NPU), or one device alone."""
+
+    id: str
+    title: str
+    description: str
+    devices: tuple[Device, ...]
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(t for d in self.devices for t in d.targets))
+
+    @property
+    def validators(self) -> tuple[str, ...]:
+        return tuple(d.validator for d in self.devices if d.validator)
+
+
+def families() -> tuple[Family, ...]:
+    """The catalogue's devices grouped by family, in catalogue order."""
+    groups: dict[str, list[Device]] = {}
+    for d in CATALOGUE:
+        groups.setdefault(d.group, []).append(d)
+    out = []
+    for key, members in groups.items():
+        title, description = _FAMILIES.get(key, (members[0].title, members[0].description))
+        out.append(Family(key, title, description, tuple(members)))
+    return tuple(out)
 
 
 def for_target(target: str) -> tuple[Device, ...]:

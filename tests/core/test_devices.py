@@ -69,6 +69,15 @@ def test_every_bench_kind_is_what_the_bench_runner_calls_it():
     assert catalogue.device("ncs").bench == "" and not catalogue.device("ncs").targets
 
 
+def test_families_group_the_devices_the_wizard_offers_together():
+    found = {f.id: f for f in catalogue.families()}
+    assert list(found) == ["edgetpu", "myriad", "ncs", "openvino", "tflite"]
+    assert found["openvino"].validators == ("openvino:CPU", "openvino:GPU", "openvino:NPU")
+    assert found["openvino"].targets == ("openvino-fp32", "openvino-fp16", "openvino-int8")
+    assert found["edgetpu"].title == catalogue.device("edgetpu").title
+    assert [v for f in found.values() for v in f.validators] == list(catalogue.validator_ids())
+
+
 def test_what_a_device_loads():
     assert catalogue.device("myriad").loads("m_fp16.XML") and not catalogue.device("myriad").loads("m.tflite")
     assert catalogue.device("edgetpu").loads("m_int8_edgetpu.tflite")
@@ -96,13 +105,15 @@ def test_the_catalogue_imports_nothing_but_itself():
 # ---------------------------------------------------------------- written only in the catalogue
 
 def _catalogued_words() -> tuple[set[str], set[str]]:
-    """(sentences only the catalogue writes: each device's title, install hint and description; names a
-    string may say in prose but not be: the USB names). Short names ("Edge TPU", "NCS2") are ordinary
+    """(sentences only the catalogue writes: each device's and family's title, install hint and
+    description; names a string may say in prose but not be: the USB names). Short names ("Edge TPU", "NCS2") are ordinary
     words in prose and are not counted."""
     words, names = set(), set()
     for d in catalogue.devices():
         words.update((d.title, d.install_hint, d.description))
         names.update(name for _, name in d.usb_ids)
+    for f in catalogue.families():
+        words.update((f.title, f.description))
     return {w for w in words if w}, names
 
 
