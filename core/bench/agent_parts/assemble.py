@@ -3,12 +3,11 @@ docstring, the standard-library imports of every part once, then each part's cod
 docstring and imports (the parts' imports of each other are what the flat script's globals give).
 The device table is written in as a JSON literal where table.py marks it.
 
-`python -m edgewizard.core.bench.agent_parts.assemble > agent.py` writes the script to run by hand."""
+`python -m edgewizard.core.bench.agent_parts > agent.py` writes the script to run by hand."""
 from __future__ import annotations
 
 import ast
 import json
-import sys
 from importlib import resources
 from typing import Optional
 
@@ -93,7 +92,3 @@ def _names(node: ast.stmt) -> list[str]:
     if isinstance(node, ast.Assign):
         return [n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)]
     return []
-
-
-if __name__ == "__main__":
-    sys.stdout.write(agent_source())

@@ -12,7 +12,7 @@ Since agent 1.1 the request may carry "precision" (null = the device's default, 
 only) and ready says which precision the device really used ("precision") and what its default is
 ("default_precision"); an older host leaves them out and an older agent does not send them.
 This file is assembled from edgewizard/core/bench/agent_parts/ (assemble.py); write it out with
-`python -m edgewizard.core.bench.agent_parts.assemble > agent.py`, then run it by hand:
+`python -m edgewizard.core.bench.agent_parts > agent.py`, then run it by hand:
 python3 agent.py MODEL --device tflite:CPU -n 100   (or --probe)."""
 import platform
 import sys
