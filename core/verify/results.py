@@ -151,8 +151,8 @@ def save(report: VerifyReport, folder: str | os.PathLike) -> Path:
     old = load_saved(folder)
     if old is not None and old.data.description == report.data.description and old.source.get("path") == report.source.get("path"):
         mine = {a.path for a in report.artifacts}
-        report = replace(report, artifacts=[a for a in old.artifacts if a.path not in mine] + list(report.artifacts),
-                         plan_key="").keyed()
+        report = replace(report, artifacts=[a for a in old.artifacts if a.path not in mine] + list(report.artifacts))
+    report = report.keyed()  # the key of the artifacts saved here, not of every one the run checked
     write_atomic(path, json.dumps(report.to_dict(), indent=1, ensure_ascii=False))
     return path
 

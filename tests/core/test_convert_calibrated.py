@@ -59,7 +59,7 @@ def test_a_loop_the_calibrator_can_run_converts_in_the_child(loop_savedmodel, tm
     manifest = convert(str(loop_savedmodel), LoadOptions(), Selection(), ["tflite-int8"], str(tmp_path / "out"),
                        SYNTHETIC, progress=lambda f, m: said.append(m))
     assert any("separate process (the model has loops)" in m for m in said)
-    assert LOOP_OPS & set(manifest["artifacts"][0]["op_counts_before"])  # the cut holds a loop
+    assert LOOP_OPS & set(manifest.artifacts[0].op_counts_before)  # the cut holds a loop
     from ai_edge_litert.interpreter import Interpreter
 
     it = Interpreter(model_path=str(tmp_path / "out" / "loop model_int8.tflite"))

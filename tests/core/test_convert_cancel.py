@@ -1,13 +1,13 @@
 """Cancelling a conversion through the worker leaves no half-written file, and the next job works."""
 from __future__ import annotations
 
-import json
 
 import pytest
 
 from edgewizard.core.calibrate import CalibrationSpec
 from edgewizard.core.convert.base import ConvertOptions
 from edgewizard.core.convert.run import STAGING_PREFIX, remove_partials
+from edgewizard.core.manifest import read_manifest
 from edgewizard.core.errors import Cancelled
 from edgewizard.core.jobs import JobRunner, Progress
 from edgewizard.core.plan import LoadOptions, Selection
@@ -36,8 +36,8 @@ def test_cancel_at_several_points(tmp_path, stop_at):
         left = {p.name for p in out.iterdir()} if out.exists() else set()
         assert not any(n.startswith(STAGING_PREFIX) for n in left)
         if left:
-            listed = {f["name"] for a in json.loads((out / "manifest.json").read_text())["artifacts"] for f in a["files"]}
+            listed = read_manifest(out).file_names()
             assert left == listed | {"manifest.json"}  # only finished, recorded files remain
         # The next job works, in a fresh worker.
         manifest = _submit(runner, tmp_path / "again").result()
-        assert [a["target"] for a in manifest["artifacts"]] == TARGETS
+        assert [a.target for a in manifest.artifacts] == TARGETS

@@ -31,13 +31,13 @@ def result(tmp_path_factory):
 
 def test_the_cut_keeps_one_input_and_the_two_outputs(result):
     _, _, manifest = result
-    cut = manifest["cut"]
-    assert [i["name"] for i in cut["inputs"]] == ["input_1"]
-    assert cut["inputs"][0]["shape"] == list(SHAPE)
-    assert [o["name"] for o in cut["outputs"]] == list(OUTPUTS)
-    assert cut["removed_inputs"] == ["input_2", "input_3"]
-    int8 = next(a for a in manifest["artifacts"] if a["target"] == "tflite-int8")
-    assert "synthetic random data" in int8["notes"][0]
+    cut = manifest.cut
+    assert [i.name for i in cut.inputs] == ["input_1"]
+    assert list(cut.inputs[0].shape) == list(SHAPE)
+    assert [o.name for o in cut.outputs] == list(OUTPUTS)
+    assert list(cut.removed_inputs) == ["input_2", "input_3"]
+    int8 = manifest.artifact("tflite-int8")
+    assert "synthetic random data" in int8.notes[0]
 
 
 @pytest.mark.parametrize("name", ["float", "fp16", "dynamic", "int8"])

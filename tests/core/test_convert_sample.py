@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 
 from edgewizard.core.calibrate import CalibrationSpec
+from edgewizard.core.codec import to_data
 from edgewizard.core.convert.base import ConvertOptions, get_target, register, targets
 from edgewizard.core.convert.run import STAGING_PREFIX, convert
 from edgewizard.core.errors import UserError
+from edgewizard.core.manifest import read_manifest
 from edgewizard.core.plan import LoadOptions, Selection
 from edgewizard.core.samples import sample_calibration_path, sample_model_path, sample_test_path
 from tests.core import OPENVINO_EXACT
@@ -80,15 +82,15 @@ def test_every_target_writes_its_files_and_a_manifest(converted):
         "digits_cnn_fp32.xml", "digits_cnn_fp32.bin", "digits_cnn_fp16.xml", "digits_cnn_fp16.bin", "manifest.json",
     ])
     on_disk = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert on_disk == manifest
-    assert [a["target"] for a in manifest["artifacts"]] == ALL
-    assert manifest["source"]["format"] == "keras" and len(manifest["source"]["sha256"]) == 64
-    assert manifest["cut"]["inputs"] == [{"name": "image", "shape": [1, 32, 32, 1], "dtype": "float32"}]
-    assert manifest["tools"]["tensorflow"].startswith("2.21")
-    for a in manifest["artifacts"]:
-        for f in a["files"]:
-            assert (out / f["name"]).stat().st_size == f["size_bytes"] > 0
-        assert a["op_counts_before"]["Conv2D"] == 3 and a["op_counts_after"]
+    assert on_disk == to_data(manifest) and read_manifest(out) == manifest
+    assert [a.target for a in manifest.artifacts] == ALL
+    assert manifest.source.format == "keras" and len(manifest.source.sha256) == 64
+    assert [t.to_dict() for t in manifest.cut.inputs] == [{"name": "image", "shape": [1, 32, 32, 1], "dtype": "float32"}]
+    assert manifest.tools["tensorflow"].startswith("2.21")
+    for a in manifest.artifacts:
+        for f in a.files:
+            assert (out / f.name).stat().st_size == f.size_bytes > 0
+        assert a.op_counts_before["Conv2D"] == 3 and a.op_counts_after
     assert not any(p.name.startswith(STAGING_PREFIX) for p in out.iterdir())
 
 
@@ -100,12 +102,12 @@ def test_no_file_is_world_writable(converted):
 
 def test_edgetpu_says_the_compile_did_not_happen(converted):
     out, manifest = converted
-    edgetpu = next(a for a in manifest["artifacts"] if a["target"] == "edgetpu")
-    assert edgetpu["status"] == "not_compiled"
-    assert [f["name"] for f in edgetpu["files"]] == ["digits_cnn_int8.tflite"]
-    assert "NOT run" in edgetpu["notes"][0] and "apt-get install edgetpu-compiler" in edgetpu["notes"][0]
+    edgetpu = manifest.artifact("edgetpu")
+    assert edgetpu.status == "not_compiled"
+    assert [f.name for f in edgetpu.files] == ["digits_cnn_int8.tflite"]
+    assert "NOT run" in edgetpu.notes[0] and "apt-get install edgetpu-compiler" in edgetpu.notes[0]
     assert not list(out.glob("*_edgetpu*"))
-    assert "compiler_log" not in edgetpu
+    assert "compiler_log" not in edgetpu.details
 
 
 @pytest.mark.parametrize("name,atol", [("float", 1e-5), ("fp16", 2e-2), ("dynamic", 5e-2)])
@@ -151,14 +153,14 @@ def test_existing_outputs_are_kept_without_force(converted):
     with pytest.raises(UserError, match="already exists.*--force"):
         convert(str(sample_model_path()), LoadOptions(), Selection(), ["tflite-float"], str(out))
     assert (out / "digits_cnn_float.tflite").stat().st_mtime_ns == before
-    assert json.loads((out / "manifest.json").read_text()) == manifest
+    assert read_manifest(out) == manifest
 
 
 def test_force_replaces_and_the_manifest_keeps_the_other_artifacts(tmp_path):
     src = str(sample_model_path())
     convert(src, LoadOptions(), Selection(), ["openvino-fp32"], str(tmp_path))
     m = convert(src, LoadOptions(), Selection(), ["tflite-float", "openvino-fp32"], str(tmp_path), force=True)
-    assert [a["target"] for a in m["artifacts"]] == ["openvino-fp32", "tflite-float"]
+    assert [a.target for a in m.artifacts] == ["openvino-fp32", "tflite-float"]
 
 
 def test_int8_without_calibration_is_refused_before_any_work(tmp_path):
@@ -177,6 +179,7 @@ import sys
 from pathlib import Path
 from edgewizard.core.convert.run import check_output_folder
 from edgewizard.core.errors import UserError
+from edgewizard.core.manifest import read_manifest
 try:
     check_output_folder(Path(sys.argv[1]), ["m_float.tflite"], Path(sys.argv[2]), force=False)
 except UserError as exc:
@@ -239,8 +242,7 @@ def test_a_failing_target_leaves_no_partial_file_and_keeps_finished_ones(tmp_pat
     with pytest.raises(UserError, match="Injected failure"):
         convert(str(sample_model_path()), LoadOptions(), Selection(), ["tflite-float", "test-fault-half-written"], str(tmp_path))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["digits_cnn_float.tflite", "manifest.json"]
-    manifest = json.loads((tmp_path / "manifest.json").read_text())
-    assert [a["target"] for a in manifest["artifacts"]] == ["tflite-float"]
+    assert [a.target for a in read_manifest(tmp_path).artifacts] == ["tflite-float"]
 
 
 def test_edgetpu_target_with_a_compiler_records_its_log(tmp_path, monkeypatch):
@@ -252,10 +254,10 @@ def test_edgetpu_target_with_a_compiler_records_its_log(tmp_path, monkeypatch):
     monkeypatch.setenv("EDGEWIZARD_EDGETPU_COMPILER", str(fake))
     out = tmp_path / "out"
     manifest = convert(str(sample_model_path()), LoadOptions(), Selection(), ["edgetpu"], str(out), ConvertOptions(calibration=CALIB))
-    a = manifest["artifacts"][0]
-    assert a["status"] == "compiled"
-    assert [f["name"] for f in a["files"]][:2] == ["digits_cnn_int8.tflite", "digits_cnn_int8_edgetpu.tflite"]
-    assert a["compiler_log"]["model_compiled"] is True and a["compiler_log"]["ops_on_cpu"] in (0, None)
-    assert a["compiler_argv"][0] == str(fake)
+    a = manifest.artifacts[0]
+    assert a.status == "compiled"
+    assert [f.name for f in a.files][:2] == ["digits_cnn_int8.tflite", "digits_cnn_int8_edgetpu.tflite"]
+    assert a.details["compiler_log"]["model_compiled"] is True and a.details["compiler_log"]["ops_on_cpu"] in (0, None)
+    assert a.details["compiler_argv"][0] == str(fake)
     assert (out / "digits_cnn_int8_edgetpu.tflite").is_file()
     assert not any(p.name.startswith(".") for p in out.iterdir())

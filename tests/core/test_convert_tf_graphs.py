@@ -43,10 +43,10 @@ def test_classifier_graph_to_every_target(tmp_path, kind):
     model = make()
     out = tmp_path / "out"
     manifest = convert(str(model), LoadOptions(), Selection(), TARGETS, str(out), SYNTH)
-    assert manifest["source"]["format"] == kind
-    (inp,) = manifest["cut"]["inputs"]
-    assert inp["shape"][0] == 1 and None not in inp["shape"]
-    x = np.random.default_rng(0).uniform(0, 1, inp["shape"]).astype(np.float32)
+    assert manifest.source.format == kind
+    (inp,) = manifest.cut.inputs
+    assert inp.shape[0] == 1 and None not in inp.shape
+    x = np.random.default_rng(0).uniform(0, 1, inp.shape).astype(np.float32)
     stem = {"frozen_pb": "tf1 model", "meta": "model.ckpt", "savedmodel": "saved"}[kind]
     want, _ = _run_tflite(out / f"{stem}_float.tflite", x)
     assert len(want) == 1
@@ -77,7 +77,7 @@ def test_openpose_tf1_graph_cut_at_the_stage2_biasadds(tmp_path):
     sel = Selection(inputs=("image",), outputs=g.OPENPOSE_CUT_OUTPUTS, shapes=(("image", (1, 32, 32, 3)),))
     out = tmp_path / "out"
     manifest = convert(str(model), LoadOptions(), sel, TARGETS + ["edgetpu"], str(out), SYNTH)
-    assert manifest["cut"]["removed_inputs"] == ["paf_mask", "heat_mask"]
+    assert list(manifest.cut.removed_inputs) == ["paf_mask", "heat_mask"]
     x = np.random.default_rng(0).uniform(0, 1, (1, 32, 32, 3)).astype(np.float32)
     orig = g.run_frozen(model, {"image:0": x, "paf_mask:0": np.ones((1, 32, 32, g.PAF), np.float32),
                                 "heat_mask:0": np.ones((1, 32, 32, g.HEAT), np.float32)}, [o + ":0" for o in g.OPENPOSE_CUT_OUTPUTS])

@@ -15,6 +15,7 @@ from edgewizard.core.calibrate import CalibrationSpec
 from edgewizard.core.convert.base import ConvertOptions
 from edgewizard.core.convert.run import convert
 from edgewizard.core.errors import UserError
+from edgewizard.core.manifest import read_manifest
 from edgewizard.core.plan import LoadOptions, Selection
 from edgewizard.core.report import REPORT_FILE, render_report, write_report
 from edgewizard.core.samples import sample_calibration_path, sample_model_path, sample_test_path
@@ -90,11 +91,10 @@ def html(folder):
 def test_every_section_with_its_figures(folder, html):
     for heading in ("Source model", "The cut", "Device validation", "Converted models", "Verification", "Benchmarks"):
         assert f"<h2>{heading}</h2>" in html
-    manifest = json.loads((folder / "manifest.json").read_text())
-    for a in manifest["artifacts"]:
-        assert f"<b>{a['target']}</b>" in html
-        for f in a["files"]:
-            assert f"<code>{f['name']}</code>" in html
+    for a in read_manifest(folder).artifacts:
+        assert f"<b>{a.target}</b>" in html
+        for f in a.files:
+            assert f"<code>{f.name}</code>" in html
     saved = json.loads((folder / "verify.json").read_text())
     for a in saved["artifacts"]:
         o = a["outputs"][0]

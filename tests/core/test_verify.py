@@ -296,12 +296,12 @@ def test_save_merges_results_on_the_same_data_and_replaces_others(report, tmp_pa
     first, second = report.artifacts[:2]
     save(replace(report, artifacts=[first]), tmp_path)
     save(replace(report, artifacts=[second]), tmp_path)
-    assert [a["file"] for a in load_saved(tmp_path)["artifacts"]] == [first.file, second.file]
+    assert [a.file for a in load_saved(tmp_path).artifacts] == [first.file, second.file]
     save(replace(report, artifacts=[first]), tmp_path)  # measured again: replaced, not doubled
-    assert [a["file"] for a in load_saved(tmp_path)["artifacts"]] == [second.file, first.file]
+    assert [a.file for a in load_saved(tmp_path).artifacts] == [second.file, first.file]
     other_data = replace(report, artifacts=[second], data=replace(report.data, description="other inputs"))
     save(other_data, tmp_path)
-    assert [a["file"] for a in load_saved(tmp_path)["artifacts"]] == [second.file]
+    assert [a.file for a in load_saved(tmp_path).artifacts] == [second.file]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["verify.json"]
 
 

@@ -93,7 +93,8 @@ def test_other_models_use_their_calibration_data_or_random_data(tmp_path):
     (tmp_path / "m_int8.tflite").write_bytes(b"")
     manifest = {
         "source": {"path": str(model)},
-        "cut": {"inputs": [{"name": "image", "shape": [2, 32, 32, 1]}], "outputs": [{"name": "probabilities"}],
+        "cut": {"inputs": [{"name": "image", "shape": [2, 32, 32, 1], "dtype": "float32"}],
+                "outputs": [{"name": "probabilities", "shape": None, "dtype": "float32"}],
                 "source_nodes": {"image": "image", "probabilities": "probabilities"}},
         "options": {"calibration": {"sources": [{"input": None, "source": "calib dir"}], "preset": "symmetric",
                                     "mean": None, "scale": None, "color": "BGR"}},
