@@ -5,49 +5,45 @@ the resulting CutModel. Keras and TensorFlow graphs are cut for real (to a froze
 other formats are taken whole, with their inputs fixed to static shapes."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 from .errors import UserError
-from .graph import FORMATS, TensorInfo, resolve_node
+from .graph import FORMATS, Graph, TensorInfo, kept_nodes, resolve_node
 from .loaders import LoadedModel
 from .plan import CutModel, Selection
 from .progress import ProgressFn, no_progress
+from .shapes import static_shape
 
 
-def static_shape(tensor: TensorInfo, given: Optional[tuple[int, ...]], label: Optional[str] = None) -> tuple[int, ...]:
-    """The static shape an input gets: the one given, else its own with the batch fixed to 1.
-    Any other unknown dimension must be given; a given shape must fit the known dimensions."""
-    label = label or tensor.name
-    own = tensor.shape
-    if given is not None:
-        given = tuple(int(d) for d in given)
-        if any(d <= 0 for d in given):
-            raise UserError(f"The shape given for input '{label}' ({_fmt(given)}) has a dimension that is not a positive number.")
-        if own is not None:
-            if len(own) != len(given):
-                raise UserError(
-                    f"Input '{label}' has {len(own)} dimensions {tensor.shape_text()}, but the shape given has {len(given)} ({_fmt(given)})."
-                )
-            for i, (o, g) in enumerate(zip(own, given)):
-                if o is not None and o >= 0 and o != g and i > 0:
-                    raise UserError(
-                        f"Input '{label}' has dimension {i} fixed to {o} in the model, but the shape given says {g} ({_fmt(given)})."
-                    )
-        return given
-    if own is None:
-        raise UserError(f"Input '{label}' has an unknown shape; give one with --shape {label}=1,H,W,C.")
-    shape = [1 if (i == 0 and (d is None or d < 0)) else d for i, d in enumerate(own)]
-    if any(d is None or d < 0 for d in shape):
-        example = ",".join("N" if d is None or d < 0 else str(d) for d in shape)
-        raise UserError(
-            f"Input '{label}' has dynamic dimensions {tensor.shape_text()}; give a static shape with --shape {label}={example} (N = the size you will feed)."
-        )
-    return tuple(shape)
+@dataclass(frozen=True)
+class CutNodes:
+    """What a selection means on the graph: the nodes chosen as inputs and outputs (resolved to node
+    names) and the nodes the cut leaves out."""
+
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    removed: tuple[str, ...]
 
 
-def _fmt(shape) -> str:
-    return ",".join(str(d) for d in shape)
+def cut_nodes(graph: Graph, selection: Selection) -> CutNodes:
+    """The chosen nodes, named as the cut resolves them (a name the graph lacks is skipped), and the
+    nodes outside kept_nodes (none when nothing is kept: a graph with no outputs to walk from)."""
+
+    def resolve(names) -> tuple[str, ...]:
+        found: list[str] = []
+        for name in names:
+            try:
+                node = resolve_node(graph, name).name
+            except UserError:
+                continue  # a name typed elsewhere that this graph does not have: nothing to mark
+            if node not in found:
+                found.append(node)
+        return tuple(found)
+
+    ins, outs = resolve(selection.inputs), resolve(selection.outputs)
+    keep = kept_nodes(graph, ins, outs)
+    return CutNodes(ins, outs, tuple(n.name for n in graph.nodes if n.name not in keep) if keep else ())
 
 
 def cut(loaded: LoadedModel, selection: Selection, workdir: Path, progress: ProgressFn = no_progress) -> CutModel:

@@ -15,6 +15,7 @@ from .files import write_atomic
 from .graph import Graph, Node, TensorInfo, resolve_node
 from .loaders.tf_graph import TFGraphHandle, _ancestors, _dtype_name, _first_line, _shape
 from .plan import CutModel, Selection
+from .shapes import static_shape
 from .progress import ProgressFn, no_progress
 
 _RANDOM_OPS = frozenset({"RandomUniform", "RandomUniformInt", "RandomStandardNormal", "TruncatedNormal",
@@ -176,26 +177,7 @@ def _static_shape(selection: Selection, p: _Pick, aliases: dict) -> tuple[int, .
     op = p.node.name
     keys = [p.asked, op, p.tensor] + [k for k, v in aliases.items() if v == op]
     given = next((s for s in map(selection.shape_for, keys) if s is not None), None)
-    known = p.node.outputs[p.index].shape
-    if given is not None:
-        given = tuple(int(d) for d in given)
-        if any(d <= 0 for d in given):
-            raise UserError(f"The shape given for input '{p.asked}' ({_text(given)}) has a dimension that is "
-                            "not a positive number.")
-        if known is not None and len(known) != len(given):
-            raise UserError(f"Input '{p.asked}' has {len(known)} dimensions {_text(known)}, but the shape given "
-                            f"for it has {len(given)} ({_text(given)}).")
-        return given
-    if known is None:
-        raise UserError(f"The shape of input '{p.asked}' is unknown; give it with --shape {p.asked}=1,H,W,C "
-                        "(one number per dimension).")
-    dims = tuple(1 if i == 0 and d is None else d for i, d in enumerate(known))
-    if any(d is None for d in dims):
-        letters = ["1", "H", "W", "C"] if len(dims) == 4 else ["1"] + [f"D{i}" for i in range(1, len(dims))]
-        hint = ",".join(str(d) if d is not None else letters[i] for i, d in enumerate(dims))
-        raise UserError(f"Input '{p.asked}' has dimensions of unknown size {_text(known)}; "
-                        f"give its full shape with --shape {p.asked}={hint}.")
-    return dims
+    return static_shape(p.node.outputs[p.index], given, p.asked)
 
 
 def _text(shape) -> str:

@@ -9,13 +9,13 @@ import re
 from collections import Counter
 from typing import Any
 
-from .cut import static_shape
 from .errors import InternalError, UserError
 from .files import write_atomic
 from .graph import Graph, Node, TensorInfo, resolve_node
 from .loaders import LoadedModel
 from .loaders.keras_loader import model_nodes
 from .plan import CutModel, Selection
+from .shapes import static_shape
 
 _TF_NAME_FIRST = re.compile(r"[A-Za-z0-9.]")
 _TF_NAME_REST = re.compile(r"[^A-Za-z0-9_.\-/>]")

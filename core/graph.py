@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
 Dim = Optional[int]  # None is a dynamic (unknown) dimension
 
@@ -165,3 +165,42 @@ def resolve_node(graph: Graph, name: str, role: str = "node") -> Node:
     hints = close_matches(base, by_name)
     hint = f" Did you mean {', '.join(repr(h) for h in hints)}?" if hints else ""
     raise UserError(f"The model has no node named '{name}' (asked for as {role}).{hint}")
+
+
+def ancestors(names: Iterable[str], inputs_of: Callable[[str], Iterable[str]],
+              stop: Iterable[str] = ()) -> set[str]:
+    """`names` and every node they read from, walking back through `inputs_of(name)` (the names of
+    the nodes `name` reads) and not past the nodes in `stop`, which are included themselves."""
+    stop = set(stop)
+    seen: set[str] = set()
+    todo = list(names)
+    while todo:  # iterative: deep models exceed Python's recursion limit
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if name not in stop:
+            todo.extend(inputs_of(name))
+    return seen
+
+
+def kept_nodes(graph: Graph, inputs: Iterable[str] = (), outputs: Iterable[str] = ()) -> set[str]:
+    """Names of the nodes a cut from `inputs` to `outputs` (node names; empty means the model's own)
+    keeps: those the outputs need, walking back from the outputs and stopping at the inputs. A branch
+    that reaches no output, and whatever only feeds a chosen input, is left out."""
+    by_name = {n.name: n for n in graph.nodes}
+    producer = {t.name: n.name for n in graph.nodes for t in n.outputs}
+
+    def node_of(tensor: str) -> Optional[str]:
+        """The node writing `tensor` ("op:0", or "^op" for a control input), if it is in the graph."""
+        tensor = tensor.lstrip("^")
+        if tensor in producer:
+            return producer[tensor]
+        op = tensor.rsplit(":", 1)[0]
+        return op if op in by_name else None
+
+    inputs, outputs = list(inputs), list(outputs)
+    stop = inputs or [p for t in graph.inputs if (p := node_of(t.name))]
+    start = outputs or [p for t in graph.outputs if (p := node_of(t.name))]
+    return ancestors([n for n in start if n in by_name],
+                     lambda name: [p for t in by_name[name].inputs if (p := node_of(t))], stop)

@@ -4,74 +4,25 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QCompleter, QHBoxLayout, QLabel, QLineEdit, QMenu, QStackedLayout,
                                QToolButton, QVBoxLayout, QWidget)
 
-from edgewizard.core.errors import EdgeWizardError, UserError
-from edgewizard.core.graph import Graph, resolve_node
-from edgewizard.core.plan import Selection
+from edgewizard.core.cut import CutNodes
+from edgewizard.core.errors import EdgeWizardError
 
 from .netron_page import Bridge, bridge_script, make_page, shared_profile
 from .netron_scheme import PAGE_URL, model_file, unavailable_reason
 
+if TYPE_CHECKING:
+    from edgewizard.core.manifest import Manifest
+
 CATEGORIES = ("accelerator", "cpu", "unsupported")  # where a node runs on the chosen device
 
 
-@dataclass(frozen=True)
-class CutMarks:
-    """What to highlight for a selection: the chosen nodes and what the cut leaves out."""
-
-    inputs: tuple[str, ...]
-    outputs: tuple[str, ...]
-    removed: tuple[str, ...]
-
-
-def cut_marks(graph: Graph, selection: Selection) -> CutMarks:
-    """Nodes chosen as inputs/outputs (resolved to node names) and the nodes the cut removes: those
-    the outputs do not need, walking back from the outputs and stopping at the inputs."""
-    producer = {t.name: n.name for n in graph.nodes for t in n.outputs}
-    by_name = {n.name: n for n in graph.nodes}
-
-    def resolve(names) -> tuple[str, ...]:
-        found = []
-        for name in names:
-            try:
-                node = resolve_node(graph, name).name
-            except UserError:
-                continue  # a name typed elsewhere that this graph does not have: nothing to mark
-            if node not in found:
-                found.append(node)
-        return tuple(found)
-
-    def tensor_producer(tensor: str) -> Optional[str]:
-        tensor = tensor.lstrip("^")
-        if tensor in producer:
-            return producer[tensor]
-        op = tensor.rsplit(":", 1)[0] if ":" in tensor else tensor
-        return op if op in by_name else None
-
-    ins = resolve(selection.inputs)
-    outs = resolve(selection.outputs)
-    stop = set(ins) if selection.inputs else {p for t in graph.inputs if (p := tensor_producer(t.name))}
-    start = list(outs) if selection.outputs else [p for t in graph.outputs if (p := tensor_producer(t.name))]
-    keep: set[str] = set()
-    while start:
-        name = start.pop()
-        if name in keep:
-            continue
-        keep.add(name)
-        if name in stop:
-            continue
-        start.extend(p for t in by_name[name].inputs if (p := tensor_producer(t)) and p in by_name)
-    removed = tuple(n.name for n in graph.nodes if n.name not in keep) if keep else ()
-    return CutMarks(ins, outs, removed)
-
-
-def converted_models(manifest: Optional[dict], output_dir: str) -> list[tuple[str, str]]:
+def converted_models(manifest: Optional["Manifest"], output_dir: str) -> list[tuple[str, str]]:
     """(label, path) of each converted model a conversion's manifest lists (.tflite, OpenVINO .xml),
     once per file even when several targets share it."""
     from .state import converted_files
@@ -99,7 +50,7 @@ class GraphView(QWidget):
         self._dead = False
         self._pending: Optional[tuple[str, str]] = None
         self._shown: Optional[str] = None  # the path asked for last
-        self._marks = CutMarks((), (), ())
+        self._marks = CutNodes((), (), ())
         self._colours: dict[str, str] = {}
         self._partition: Optional[str] = None
         self._selected: list[str] = []
@@ -316,7 +267,7 @@ class GraphView(QWidget):
         self._selected = list(names)
         self._js(f"edgewizard.select({json.dumps(self._selected)}, true)")
 
-    def highlight(self, marks: CutMarks) -> None:
+    def highlight(self, marks: CutNodes) -> None:
         self._marks = marks
         self._apply_all()
 

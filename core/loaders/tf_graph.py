@@ -11,7 +11,7 @@ from typing import Any, Optional, Sequence
 
 from ..doctor import explain
 from ..errors import UserError
-from ..graph import Graph, ModelInfo, Node, TensorInfo
+from ..graph import Graph, ModelInfo, Node, TensorInfo, ancestors
 from ..plan import LoadOptions
 from . import LoadedModel, file_size
 from .limits import LOOP_BACK_EDGE_OPS, cycle_error, cycle_in
@@ -283,15 +283,8 @@ def _op_of(tensor: str) -> str:
 
 def _ancestors(gd, names: Sequence[str]) -> set[str]:
     by_name = {n.name: n for n in gd.node}
-    seen: set[str] = set()
-    todo = [n for n in names if n in by_name]
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        todo.extend(_op_of(i) for i in by_name[name].input if _op_of(i) in by_name)
-    return seen
+    return ancestors([n for n in names if n in by_name],
+                     lambda name: [op for i in by_name[name].input if (op := _op_of(i)) in by_name])
 
 
 def _terminal_outputs(g, gd, skip: frozenset | set = frozenset()) -> tuple[TensorInfo, ...]:

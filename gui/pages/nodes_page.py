@@ -12,15 +12,20 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QGroupBox, QHBoxLay
                                QListWidget, QMenu, QPushButton, QSplitter, QTableView, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
+from edgewizard.core.cut import cut_nodes
+from edgewizard.core.errors import UserError
 from edgewizard.core.graph import Graph, Node, TensorInfo
 from edgewizard.core.plan import Selection
+from edgewizard.core.shapes import (cut_inputs, default_shape, parse_static_shape, shape_problem, shape_text,
+                                    static_shape, why_not_static)
 
-from ..graph_view import GraphView, converted_models, cut_marks
+from ..graph_view import GraphView, converted_models
 from ..jobs_qt import INSPECT
 from .base import WizardPage, preview
 
 DYNAMIC = QColor("#fff3bf")
 INVALID = QColor("#ffd6d6")
+ASK = "in the Input shapes table, like {example}"  # where the GUI asks for a shape (core.shapes.static_shape)
 
 
 class NodeTableModel(QAbstractTableModel):
@@ -91,14 +96,6 @@ class OpFilterProxy(QSortFilterProxyModel):
         return super().filterAcceptsRow(row, parent)
 
 
-def parse_shape(text: str) -> Optional[tuple[int, ...]]:
-    try:
-        dims = tuple(int(d) for d in text.replace("x", ",").replace(" ", "").split(",") if d != "")
-    except ValueError:
-        return None
-    return dims if dims and all(d > 0 for d in dims) else None
-
-
 class NodesPage(WizardPage):
     step = "Nodes"
     title = "Nodes"
@@ -109,6 +106,8 @@ class NodesPage(WizardPage):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._updating = False
+        self._rejected: dict[str, str] = {}  # input -> why the shape typed for it (still shown) was refused
+        self.tensors: list[TensorInfo] = []  # the inputs in the shapes table, one a row
         self._syncing = False  # a selection coming from the graph is not sent back to it
         split = QSplitter(Qt.Horizontal, self)
         self.graph_view = GraphView(self)
@@ -383,23 +382,10 @@ class NodesPage(WizardPage):
         menu.addAction("Use as cut output", lambda: self._mark("output", names))
         menu.exec(self.table.viewport().mapToGlobal(pos))
 
-    def input_tensors(self) -> list[TensorInfo]:
-        """The inputs that need shapes: the chosen ones, else the model's own."""
-        graph = self.graph
-        if graph is None:
-            return []
-        if not self.state.selection.inputs:
-            return list(graph.inputs)
-        out = []
-        for name in self.state.selection.inputs:
-            node = next((n for n in graph.nodes if n.name == name), None)
-            t = node.outputs[0] if node and node.outputs else TensorInfo(name, None, "float32")
-            out.append(TensorInfo(name, t.shape, t.dtype))
-        return out
-
     def _show_selection(self) -> None:
         sel = self.state.selection
         self._updating = True
+        self._rejected.clear()  # the table shows the plan's shapes again
         try:
             self.inputs_list.clear()
             self.inputs_list.addItems(list(sel.inputs))
@@ -409,20 +395,16 @@ class NodesPage(WizardPage):
             marks.update({n: "output" for n in sel.outputs})
             self.model.set_marks(marks)
             if self.graph is not None:
-                self.graph_view.highlight(cut_marks(self.graph, sel))
-            tensors = self.input_tensors()
-            self.shapes.setRowCount(len(tensors))
-            for r, t in enumerate(tensors):
+                self.graph_view.highlight(cut_nodes(self.graph, sel))
+            self.tensors = cut_inputs(self.graph, sel) if self.graph is not None else []
+            self.shapes.setRowCount(len(self.tensors))
+            for r, t in enumerate(self.tensors):
                 name = QTableWidgetItem(t.name)
                 name.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable)
                 name.setToolTip(f"In the model: {t.shape_text()} {t.dtype}")
                 given = sel.shape_for(t.name)
-                if given is None and t.shape is not None:
-                    given = tuple(1 if (i == 0 and d is None) else d for i, d in enumerate(t.shape))
-                text = ",".join("" if d is None else str(d) for d in given) if given else ""
-                shape = QTableWidgetItem(text)
-                dynamic = t.shape is None or any(d is None for d in t.shape[1:])
-                if dynamic:
+                shape = QTableWidgetItem(shape_text(given if given is not None else default_shape(t)))
+                if why_not_static(default_shape(t)):
                     shape.setBackground(DYNAMIC)
                     shape.setToolTip(f"The model leaves dimensions open ({t.shape_text()}); give every size.")
                 self.shapes.setItem(r, 0, name)
@@ -433,12 +415,15 @@ class NodesPage(WizardPage):
     def _shape_edited(self, item: QTableWidgetItem) -> None:
         if self._updating or item.column() != 1:
             return
-        name = self.shapes.item(item.row(), 0).text()
-        shape = parse_shape(item.text())
-        if shape is None:
+        name = self.tensors[item.row()].name
+        try:
+            shape = static_shape(self.tensors[item.row()], parse_static_shape(item.text(), f"The shape for '{name}'"))
+        except UserError as exc:
+            self._rejected[name] = exc.message
             item.setBackground(INVALID)
-            self.banner.show_message(f"The shape for '{name}' must be whole positive numbers like 1,224,224,3.", "error")
+            self.banner.show_message(exc.message, "error")
             return
+        self._rejected.pop(name, None)
         self.banner.clear()
         sel = self.state.selection
         shapes = tuple((n, s) for n, s in sel.shapes if n != name) + ((name, shape),)
@@ -446,11 +431,10 @@ class NodesPage(WizardPage):
 
     def shapes_complete(self) -> Optional[str]:
         """None when every input has a full static shape, else why not (for the Next button)."""
-        for t in self.input_tensors():
-            given = self.state.selection.shape_for(t.name)
-            if given is None and (t.shape is None or any(d is None for d in t.shape[1:])):
-                return f"Give a full shape for input '{t.name}' (step Nodes)."
-        return None
+        why = next(iter(self._rejected.values()), None)
+        if why is None and self.graph is not None:
+            why = shape_problem(self.graph, self.state.selection, ASK)
+        return why and why.rstrip(".") + " (step Nodes)."
 
 
 if __name__ == "__main__":

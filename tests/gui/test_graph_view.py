@@ -84,19 +84,13 @@ def _openpose_graph() -> Graph:
                  tuple(t(f"weight_stage{s}_{b}") for s in (1, 2) for b in ("L1", "L2")))
 
 
-def test_cut_marks_name_the_chosen_nodes_and_what_the_cut_removes():
-    from edgewizard.gui.graph_view import cut_marks
+def test_the_highlights_are_the_cores_cut_nodes():
+    """What the graph highlights is core.cut.cut_nodes (pinned in tests/core/test_kept_nodes.py)."""
+    from edgewizard.core.cut import cut_nodes
 
-    g = _openpose_graph()
-    marks = cut_marks(g, Selection((CUT_IN,), CUT_OUT))
+    marks = cut_nodes(_openpose_graph(), Selection((CUT_IN,), CUT_OUT))
     assert marks.inputs == (CUT_IN,) and marks.outputs == CUT_OUT
     assert set(marks.removed) == OPENPOSE_REMOVED
-    assert cut_marks(g, Selection()).removed == ()  # the whole model: nothing removed
-    # A cut input inside the graph drops what feeds it; names are resolved as the cut resolves them.
-    inner = cut_marks(g, Selection(("concat_stage2:0",), ("model/Mconv7_stage2_L1/BiasAdd",)))
-    assert inner.inputs == ("concat_stage2",) and inner.outputs == ("Mconv7_stage2_L1",)
-    assert set(inner.removed) == {n.name for n in g.nodes} - {"concat_stage2", "Mconv7_stage2_L1"}
-    assert cut_marks(g, Selection(("no_such_node",), CUT_OUT)).inputs == ()
 
 
 def test_model_files_and_the_scheme_serves_nothing_outside_the_models_folder(tmp_path, qapp):
@@ -369,6 +363,7 @@ def _drive(folder: Path, shots: Optional[Path] = None) -> dict:
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
+    from edgewizard.core.manifest import Artifact, FileEntry, Manifest
     from edgewizard.gui.netron_scheme import prepare_web_engine
 
     report: dict = {}
@@ -439,9 +434,9 @@ def _drive(folder: Path, shots: Optional[Path] = None) -> dict:
         # A conversion made files: they appear in the view's source list and open in the same view.
         conv = folder / "converted"
         w.state.set_request(replace(w.state.request, output_dir=str(conv)))
-        w.state.set_manifest({"artifacts": [
-            {"target": "tflite-float", "files": [{"name": "tiny.tflite", "size_bytes": 1}]},
-            {"target": "openvino-fp32", "files": [{"name": "tiny.xml", "size_bytes": 1}, {"name": "tiny.bin", "size_bytes": 1}]}]})
+        w.state.set_manifest(Manifest(artifacts=(
+            Artifact("tflite-float", files=(FileEntry("tiny.tflite", 1),)),
+            Artifact("openvino-fp32", files=(FileEntry("tiny.xml", 1), FileEntry("tiny.bin", 1))))))
         report["sources"] = [d.gv.source.itemText(i) for i in range(d.gv.source.count())]
         for index, key in ((1, "tflite_nodes"), (2, "ir_nodes")):
             d.gv.source.setCurrentIndex(index)

@@ -74,6 +74,30 @@ def test_whole_flow_on_the_sample(qtbot, window, tmp_path):
     assert set(w.settings.value("convert/devices")) == {"edgetpu", "openvino", "tflite"}
 
 
+def test_a_typed_shape_follows_the_rule_the_cut_and_the_cli_use(qtbot, window):
+    """The Nodes step reads a shape with core.shapes (tests/core/test_shapes.py): the same sentences."""
+    from edgewizard.core.errors import UserError
+    from edgewizard.core.shapes import parse_static_shape, static_shape
+
+    w = window
+    open_sample(qtbot, w)
+    nodes = w.page("Nodes")
+    nodes.shapes.item(0, 1).setText("2x32x32x1")
+    assert w.state.selection.shape_for("image") == (2, 32, 32, 1)
+    for text in ("-1,32,32,1", "1,?,32,1", "1,0,32,1", "1,a,32,1", "1,32,32,3"):
+        try:
+            static_shape(nodes.tensors[0], parse_static_shape(text, "The shape for 'image'"))
+            raise AssertionError(f"{text} was accepted")
+        except UserError as exc:
+            why = exc.message
+        nodes.shapes.item(0, 1).setText(text)
+        assert nodes.banner.text == why
+        assert w.state.selection.shape_for("image") == (2, 32, 32, 1)  # the plan keeps the last good shape
+        assert w.why_not(2) == why.rstrip(".") + " (step Nodes)."  # and Next waits for a good one
+    nodes.shapes.item(0, 1).setText("1,32,32,1")
+    assert w.state.selection.shape_for("image") == (1, 32, 32, 1) and w.why_not(2) is None
+
+
 def test_cancel_mid_conversion_leaves_no_files(qtbot, window, tmp_path):
     w = window
     open_sample(qtbot, w)
