@@ -29,7 +29,7 @@ def run(args) -> int:
     if args.json:
         found = collect(args.outdir)
         m = found.manifest
-        cut = bool(m.cut.inputs or m.cut.outputs) if m is not None else bool((found.verify or {}).get("cut"))
+        cut = bool(m.cut.inputs or m.cut.outputs) if m is not None else bool(found.verify and found.verify.cut)
         sections = [name for name, present in (
             ("source", True), ("cut", cut),
             ("validation", bool(found.validations)), ("artifacts", m is not None and bool(m.artifacts)),

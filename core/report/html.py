@@ -12,6 +12,7 @@ from typing import Optional
 from ..codec import from_data
 from ..files import human_bytes
 from ..manifest import CutRecord, Manifest, SourceRecord
+from ..verify.results import ArtifactCheck, DataSummary, VerifyReport, WorstSample
 from . import svg
 from .sources import ReportInputs
 from .style import CSS
@@ -69,13 +70,13 @@ def _record(cls, data):
 
 
 def render(found: ReportInputs, version: str) -> str:
-    m, v = found.manifest, found.verify or {}
-    src = m.source if m is not None else _record(SourceRecord, v.get("source"))
-    tools = (m.tools if m is not None else None) or v.get("tools") or {}
-    cut = m.cut if m is not None and (m.cut.inputs or m.cut.outputs) else _record(CutRecord, v.get("cut"))
-    m_created = m.created if m is not None else ""
+    m, v = found.manifest, found.verify
+    src = m.source if m is not None else _record(SourceRecord, v.source)
+    tools = (m.tools if m is not None else None) or (v.tools if v is not None else {})
+    cut = m.cut if m is not None and (m.cut.inputs or m.cut.outputs) else _record(CutRecord, v.cut if v else None)
+    m_created, v_created = (m.created if m is not None else ""), (v.created if v is not None else "")
     name = Path(src.path or str(found.folder)).name
-    created = m_created or v.get("created") or ""
+    created = m_created or v_created
     parts = [f'<header class="top"><h1>EdgeWizard report: {esc(name)}</h1><div class="meta">'
              f'Output folder <code>{esc(found.folder.resolve())}</code> · converted {esc(created)} · EdgeWizard {esc(version)}'
              "</div></header>"]
@@ -88,10 +89,10 @@ def render(found: ReportInputs, version: str) -> str:
         parts.append(_validation(found.validations))
     if m is not None and m.artifacts:
         parts.append(_artifacts(m))
-    if v and m_created and v.get("created") and v["created"] < m_created:
+    if m_created and v_created and v_created < m_created:
         parts.append('<div class="note">The verification results are older than the last conversion into this folder; '
                      f'run <code>edgewizard verify {esc(found.folder)}</code> again for figures of the current models.</div>')
-    parts.append(_verification(v) if v else
+    parts.append(_verification(v) if v is not None else
                  '<section><h2>Verification</h2><p class="muted">Not verified yet: run <code>edgewizard verify '
                  f'{esc(found.folder)}</code> and make the report again.</p></section>')
     if found.benches:
@@ -106,15 +107,15 @@ def render(found: ReportInputs, version: str) -> str:
 
 
 def _glance(found: ReportInputs) -> str:
-    m, v = found.manifest, found.verify or {}
+    m, v = found.manifest, found.verify
     cells = []
     if m is not None and m.artifacts:
         cells.append((str(len(m.artifacts)), "conversion targets made"))
-    checked = [a for a in v.get("artifacts", []) if a.get("status") != "skipped"]
+    checked = [a for a in (v.artifacts if v is not None else []) if a.status != "skipped"]
     if checked:
-        flagged = sum(1 for a in checked if a.get("flags"))
+        flagged = sum(1 for a in checked if a.flags)
         cells.append((f"{len(checked) - flagged} of {len(checked)}", "verified models within thresholds"))
-        drops = [(o.get("accuracy_drop"), a.get("file")) for a in checked for o in a.get("outputs", []) if o.get("accuracy_drop") is not None]
+        drops = [(o.accuracy_drop, a.file) for a in checked for o in a.outputs if o.accuracy_drop is not None]
         if drops:
             worst = max(drops, key=lambda d: d[0])
             if worst[0] > 0:
@@ -185,50 +186,49 @@ def _artifacts(m: Manifest) -> str:
     return "".join(out) + "</section>"
 
 
-def _verification(v: dict) -> str:
-    data, th = v.get("data", {}), v.get("thresholds", {})
+def _verification(v: VerifyReport) -> str:
+    data, th = v.data, v.thresholds
     out = ["<section><h2>Verification</h2>",
-           f"<p>Original: <code>{esc((v.get('source') or {}).get('path'))}</code>. Inputs: {esc(data.get('description'))}.</p>"]
-    if data.get("note"):
-        out.append(f'<div class="note">{esc(data["note"])}</div>')
-    rule = f"top-1 agreement below {pct(th.get('min_top1_agreement'), 0)} or cosine similarity below {th.get('min_cosine')}"
-    if th.get("max_accuracy_drop") is not None:
-        rule += f", or accuracy dropping by more than {100 * th['max_accuracy_drop']:g} points"
+           f"<p>Original: <code>{esc(v.source.get('path'))}</code>. Inputs: {esc(data.description)}.</p>"]
+    if data.note:
+        out.append(f'<div class="note">{esc(data.note)}</div>')
+    rule = f"top-1 agreement below {pct(th.min_top1_agreement, 0)} or cosine similarity below {th.min_cosine}"
+    if th.max_accuracy_drop is not None:
+        rule += f", or accuracy dropping by more than {100 * th.max_accuracy_drop:g} points"
     out.append(f'<p class="muted">A result is flagged at {esc(rule)}.</p>')
     rows, agree_bars, acc_bars, original_acc = [], [], [], None
-    for a in v.get("artifacts", []):
-        label = f"<b>{esc(a.get('file'))}</b><div class='muted'>{esc(', '.join(t for t in a.get('targets', []) if t) or a.get('precision'))}</div>"
-        if a.get("status") == "skipped":
+    for a in v.artifacts:
+        label = f"<b>{esc(a.file)}</b><div class='muted'>{esc(', '.join(t for t in a.targets if t) or a.precision)}</div>"
+        if a.status == "skipped":
             rows.append([label, badge("skipped"), "", "", "", "", "", ""])
             continue
-        for o in a.get("outputs", []):
+        for o in a.outputs:
             acc = ""
-            if o.get("accuracy_artifact") is not None:
-                original_acc = o["accuracy_original"]
-                acc = f"{pct(o['accuracy_artifact'], 2)} <span class='muted'>({0.0 - 100 * o['accuracy_drop']:+.2f})</span>"
-                acc_bars.append((a["file"], o["accuracy_artifact"], svg.RED if a.get("flags") else svg.BLUE))
-            if o.get("top1_agreement") is not None:
-                agree_bars.append((f"{a['file']}" + (f" · {o['name']}" if len(a["outputs"]) > 1 else ""), o["top1_agreement"],
-                                   svg.RED if o["top1_agreement"] < th.get("min_top1_agreement", 0) else svg.BLUE))
-            rows.append([label, badge(a.get("status", "ok")), f"<code>{esc(o.get('name'))}</code>", pct(o.get("top1_agreement")), acc,
-                         esc(svg.fmt_number(o.get("max_abs_error", 0))), esc(svg.fmt_number(o.get("mean_abs_error", 0))),
-                         esc(f"{o.get('cosine', 0):.5f}")])
+            if o.accuracy_artifact is not None:
+                original_acc = o.accuracy_original
+                acc = f"{pct(o.accuracy_artifact, 2)} <span class='muted'>({0.0 - 100 * o.accuracy_drop:+.2f})</span>"
+                acc_bars.append((a.file, o.accuracy_artifact, svg.RED if a.flags else svg.BLUE))
+            if o.top1_agreement is not None:
+                agree_bars.append((a.file + (f" · {o.name}" if len(a.outputs) > 1 else ""), o.top1_agreement,
+                                   svg.RED if o.top1_agreement < th.min_top1_agreement else svg.BLUE))
+            rows.append([label, badge(a.status), f"<code>{esc(o.name)}</code>", pct(o.top1_agreement), acc,
+                         esc(svg.fmt_number(o.max_abs_error)), esc(svg.fmt_number(o.mean_abs_error)), esc(f"{o.cosine:.5f}")])
             label = ""
     out.append(table(["model", "result", "output", "top-1 agreement", "accuracy (change, points)", "max |err|", "mean |err|", "cosine"],
                      rows, {3, 4, 5, 6, 7}))
     if original_acc is not None:
         out.append(f"<p>Accuracy of the original model on these labelled inputs: <b>{pct(original_acc, 2)}</b>.</p>")
     if agree_bars:
-        lo = _axis_floor([b[1] for b in agree_bars] + [th.get("min_top1_agreement", 1)])
-        out.append(figure(svg.hbars(agree_bars, "Top-1 agreement with the original", 1.0, lambda x: pct(x), th.get("min_top1_agreement"),
-                                    f"threshold {pct(th.get('min_top1_agreement'), 0)}", vmin=lo),
+        lo = _axis_floor([b[1] for b in agree_bars] + [th.min_top1_agreement])
+        out.append(figure(svg.hbars(agree_bars, "Top-1 agreement with the original", 1.0, lambda x: pct(x), th.min_top1_agreement,
+                                    f"threshold {pct(th.min_top1_agreement, 0)}", vmin=lo),
                           f"Share of samples where the converted model picks the same class as the original (axis from {pct(lo, 0)})."))
     if acc_bars and original_acc is not None:
         bars = [("original", original_acc, svg.GREY)] + acc_bars
         lo = _axis_floor([b[1] for b in bars])
         out.append(figure(svg.hbars(bars, "Accuracy on the labelled inputs", 1.0, lambda x: pct(x, 2), vmin=lo),
                           f"Accuracy of the original and of each converted model (axis from {pct(lo, 0)})."))
-    for a in v.get("artifacts", []):
+    for a in v.artifacts:
         out.append(_artifact_detail(a, data))
     return "".join(out) + "</section>"
 
@@ -237,39 +237,36 @@ def _axis_floor(values) -> float:
     return max(0.0, math.floor((min(values) - 0.02) * 20) / 20)
 
 
-def _artifact_detail(a: dict, data: dict) -> str:
-    out = [f'<div class="artifact-verify"><h3>{esc(a.get("file"))} {badge(a.get("status", "ok"))}</h3>']
-    if a.get("status") == "skipped":
-        return "".join(out) + "".join(f"<p>{esc(n)}</p>" for n in a.get("notes", [])) + "</div>"
-    meta = [f"precision {esc(a.get('precision'))}", f"run with {esc(a.get('runtime'))}"]
-    for i in a.get("inputs", []):
+def _artifact_detail(a: ArtifactCheck, data: DataSummary) -> str:
+    out = [f'<div class="artifact-verify"><h3>{esc(a.file)} {badge(a.status)}</h3>']
+    if a.status == "skipped":
+        return "".join(out) + "".join(f"<p>{esc(n)}</p>" for n in a.notes) + "</div>"
+    meta = [f"precision {esc(a.precision)}", f"run with {esc(a.runtime)}"]
+    for i in a.inputs:  # the runner's facts about each input: a plain dict by design (quantization, when any)
         if "scale" in i:
             meta.append(f"input <code>{esc(i['name'])}</code> {esc(i['dtype'])}, scale {i['scale']:.5g}, zero point "
                         f"{i['zero_point']} (holds {i['range'][0]:.4g} to {i['range'][1]:.4g})")
     out.append(f'<p class="muted">{"; ".join(meta)}.</p>')
-    for n in a.get("notes", []):
+    for n in a.notes:
         out.append(f'<div class="note">{esc(n)}</div>')
-    flags = a.get("flags", [])
-    if flags:
-        fixes = list(dict.fromkeys(r for f in flags for r in f.get("remedies", [])))
-        out.append('<div class="flag">' + "".join(f"<p><b>{esc(f.get('message'))}</b></p>" for f in flags) +
+    if a.flags:
+        fixes = list(dict.fromkeys(r for f in a.flags for r in f.remedies))
+        out.append('<div class="flag">' + "".join(f"<p><b>{esc(f.message)}</b></p>" for f in a.flags) +
                    ("<p>What to try:</p><ul>" + "".join(f"<li>{esc(r)}</li>" for r in fixes) + "</ul>" if fixes else "") + "</div>")
-    names = data.get("class_names")
-    for o in a.get("outputs", []):
-        out.append(f"<h4>Output <code>{esc(o.get('name'))}</code> {esc(o.get('shape'))}</h4>")
-        h = o.get("histogram")
-        if h and h.get("counts"):
-            out.append(figure(svg.histogram(h["edges"], h["counts"], f"Error histogram of {o.get('name')}"),
+    for o in a.outputs:
+        out.append(f"<h4>Output <code>{esc(o.name)}</code> {esc(o.shape)}</h4>")
+        h = o.histogram
+        if h is not None and h.counts:
+            out.append(figure(svg.histogram(h.edges, h.counts, f"Error histogram of {o.name}"),
                               f"Absolute differences of every output value over all samples; the original's values range "
-                              f"from {svg.fmt_number(o['reference_range'][0])} to {svg.fmt_number(o['reference_range'][1])}."))
-        worst = o.get("worst", [])
-        if worst and o.get("classifier") and not o.get("disagreements") and not flags:
-            w = worst[0]
+                              f"from {svg.fmt_number(o.reference_range[0])} to {svg.fmt_number(o.reference_range[1])}."))
+        if o.worst and o.classifier and not o.disagreements and not a.flags:
+            w = o.worst[0]
             out.append(f"<p class='muted'>Every sample gets the same top class; the largest difference is on sample "
-                       f"#{esc(w.get('index'))} (mean |err| {esc(svg.fmt_number(w.get('error', 0)))}).</p>")
-        elif worst:
-            out.append(f"<p class='muted'>The {len(worst)} samples that agree least (sample number in the data):</p>")
-            out.append('<div class="worst">' + "".join(_worst_card(w, names) for w in worst) + "</div>")
+                       f"#{esc(w.index)} (mean |err| {esc(svg.fmt_number(w.error))}).</p>")
+        elif o.worst:
+            out.append(f"<p class='muted'>The {len(o.worst)} samples that agree least (sample number in the data):</p>")
+            out.append('<div class="worst">' + "".join(_worst_card(w, data.class_names) for w in o.worst) + "</div>")
     return "".join(out) + "</div>"
 
 
@@ -279,16 +276,16 @@ def _class(i, names) -> str:
     return esc(names[i]) if names and 0 <= i < len(names) else esc(i)
 
 
-def _worst_card(w: dict, names: Optional[list]) -> str:
-    differ = w.get("original_top1") is not None and w.get("original_top1") != w.get("artifact_top1")
-    img = f'<img alt="sample {esc(w["index"])}" src="{esc(w["image"])}">' if w.get("image") else ""
-    lines = [f"#{esc(w.get('index'))}"]
-    if w.get("original_top1") is not None:
-        lines.append(f"<span class='k'>orig</span> {_class(w['original_top1'], names)} ({w.get('original_score', 0):.2f})")
-        lines.append(f"<span class='k'>conv</span> {_class(w['artifact_top1'], names)} ({w.get('artifact_score', 0):.2f})")
-    if w.get("label") is not None:
-        lines.append(f"<span class='k'>label</span> {_class(w['label'], names)}")
-    lines.append(f"<span class='k'>|err|</span> {esc(svg.fmt_number(w.get('error', 0)))}")
+def _worst_card(w: WorstSample, names: Optional[list]) -> str:
+    differ = w.original_top1 is not None and w.original_top1 != w.artifact_top1
+    img = f'<img alt="sample {esc(w.index)}" src="{esc(w.image)}">' if w.image else ""
+    lines = [f"#{esc(w.index)}"]
+    if w.original_top1 is not None:
+        lines.append(f"<span class='k'>orig</span> {_class(w.original_top1, names)} ({w.original_score or 0:.2f})")
+        lines.append(f"<span class='k'>conv</span> {_class(w.artifact_top1, names)} ({w.artifact_score or 0:.2f})")
+    if w.label is not None:
+        lines.append(f"<span class='k'>label</span> {_class(w.label, names)}")
+    lines.append(f"<span class='k'>|err|</span> {esc(svg.fmt_number(w.error))}")
     return f'<figure class="{"differ" if differ else ""}">{img}{"<br>".join(lines)}</figure>'
 
 

@@ -19,13 +19,14 @@ from typing import Optional
 from ..errors import UserError
 from ..manifest import Manifest
 from ..manifest import from_dict as manifest_from_dict
+from ..verify.results import VerifyReport
 
 
 @dataclass
 class ReportInputs:
     folder: Path
     manifest: Optional[Manifest] = None
-    verify: Optional[dict] = None
+    verify: Optional[VerifyReport] = None
     validations: list[dict] = field(default_factory=list)
     benches: list[dict] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # files that could not be read, in plain words
@@ -36,8 +37,8 @@ def collect(folder: str | Path) -> ReportInputs:
     if not folder.is_dir():
         raise UserError(f"{folder} is not a folder; give the output folder of `edgewizard convert`.")
     found = ReportInputs(folder=folder)
-    found.manifest = _read_manifest(folder / "manifest.json", found)
-    found.verify = _read(folder / "verify.json", found, dict)
+    found.manifest = _typed(folder / "manifest.json", found, manifest_from_dict, "a manifest")
+    found.verify = _typed(folder / "verify.json", found, VerifyReport.from_dict, "verification results")
     if found.manifest is None and found.verify is None:
         raise UserError(f"{folder} holds no manifest.json or verify.json; convert (and verify) into it first.")
     for p in sorted(folder.glob("validation*.json")):
@@ -57,14 +58,15 @@ def collect(folder: str | Path) -> ReportInputs:
     return found
 
 
-def _read_manifest(path: Path, found: ReportInputs) -> Optional[Manifest]:
+def _typed(path: Path, found: ReportInputs, build, what: str):
+    """manifest.json or verify.json as its typed result (core/codec.py), or None with the problem noted."""
     data = _read(path, found, dict)
     if data is None:
         return None
     try:
-        return manifest_from_dict(data)
+        return build(data)
     except ValueError as exc:
-        found.problems.append(f"{path.name} is not a manifest EdgeWizard can read ({exc}); it is left out.")
+        found.problems.append(f"{path.name} does not hold {what} EdgeWizard can read ({exc}); it is left out.")
         return None
 
 

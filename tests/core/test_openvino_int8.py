@@ -38,13 +38,13 @@ def test_the_ir_is_quantized_and_the_float_ir_is_untouched(converted):
     out, manifest = converted
     assert sorted(p.name for p in out.iterdir()) == [
         "digits_cnn_fp32.bin", "digits_cnn_fp32.xml", "digits_cnn_int8.bin", "digits_cnn_int8.xml", "manifest.json"]
-    a = next(a for a in manifest["artifacts"] if a["target"] == "openvino-int8")
-    assert a["op_counts_after"]["FakeQuantize"] >= 5  # activations of 3 convolutions and 2 dense layers
-    assert "NNCF post-training quantization on 50 samples" in a["notes"][0]
+    a = manifest.artifact("openvino-int8")
+    assert a.op_counts_after["FakeQuantize"] >= 5  # activations of 3 convolutions and 2 dense layers
+    assert "NNCF post-training quantization on 50 samples" in a.notes[0]
     xml = (out / "digits_cnn_int8.xml").read_text()
     assert re.search(r'type="Const"[^>]*>\s*<data[^>]*element_type="i8"', xml)  # int8 weights
-    fp32 = next(a for a in manifest["artifacts"] if a["target"] == "openvino-fp32")
-    assert "FakeQuantize" not in fp32["op_counts_after"]
+    fp32 = manifest.artifact("openvino-fp32")
+    assert "FakeQuantize" not in fp32.op_counts_after
     assert (out / "digits_cnn_int8.bin").stat().st_size < 0.4 * (out / "digits_cnn_fp32.bin").stat().st_size
 
 

@@ -178,8 +178,8 @@ def test_a_cut_inside_the_fallback_graph_converts(models, tmp_path, metagraph_on
     relu = next(n.name for n in load(folder).info.graph.nodes if n.op == "Relu")
     manifest = convert(str(folder), LoadOptions(), Selection(outputs=(relu,)), ["tflite-float"], str(tmp_path / "out"),
                        ConvertOptions())
-    assert [o["shape"] for o in manifest["cut"]["outputs"]] == [[1, 10, 10, 6]]
-    assert [o["shape"] for o in manifest["cut"]["inputs"]] == [[1, *eras.SHAPE]]
+    assert [list(o.shape) for o in manifest.cut.outputs] == [[1, 10, 10, 6]]
+    assert [list(o.shape) for o in manifest.cut.inputs] == [[1, *eras.SHAPE]]
 
 
 def test_when_both_loaders_fail_it_is_one_sentence(models, tmp_path):

@@ -67,7 +67,7 @@ def main(out: Path) -> int:
         wait(lambda: w.state.manifest is not None or banner(convert), "converted")
         if w.state.manifest is None:
             raise RuntimeError(f"conversion failed: {convert.banner.text}")
-        seen["targets"] = sorted(a["target"] for a in w.state.manifest["artifacts"] if a["status"] == "ok")
+        seen["targets"] = sorted(a.target for a in w.state.manifest.artifacts if a.status == "ok")
         assert w.go(4)
         verify = w.page("Verify")
         verify.start()

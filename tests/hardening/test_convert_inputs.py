@@ -256,7 +256,7 @@ def test_mixed_sizes_and_colour_modes_are_resized_and_converted(tmp_path):
     assert [s[0].shape for s in samples] == [(1, 32, 32, 1)] * 5
     assert all(0.0 <= s[0].min() and s[0].max() <= 1.0 for s in samples)
     manifest = convert_int8(folder, tmp_path / "out")
-    assert [f["name"] for f in manifest["artifacts"][0]["files"]] == ["digits_cnn_int8.tflite"]
+    assert [f.name for f in manifest.artifacts[0].files] == ["digits_cnn_int8.tflite"]
 
 
 def test_grayscale_photos_feed_an_rgb_input(tmp_path):
@@ -273,7 +273,7 @@ def test_a_folder_with_one_image_converts(tmp_path):
     _noise_image(folder / "only.png", (32, 32), "L")
     manifest = convert_int8(folder, tmp_path / "out")
     assert (tmp_path / "out" / "digits_cnn_int8.tflite").is_file()
-    assert manifest["options"]["calibration"]["sources"] == [{"input": None, "source": str(folder)}]
+    assert manifest.options["calibration"]["sources"] == [{"input": None, "source": str(folder)}]
 
 
 def _zip_bomb_npz(path: Path, samples: int) -> None:

@@ -181,7 +181,7 @@ def test_worker_aborted_mid_conversion_keeps_what_was_finished(runner, converted
     (stale / "digits_cnn_int8.tflite").write_bytes(b"half a model")
     # The next job works, in a fresh worker, into the same folder.
     manifest = runner.run(CONVERT, SAMPLE, LoadOptions(), Selection(), TARGETS, str(out), OPTIONS, force=True)
-    assert [a["target"] for a in manifest["artifacts"]] == TARGETS
+    assert [a.target for a in manifest.artifacts] == TARGETS
     assert sorted(assert_only_finished_files(out)) == sorted(TARGETS)
 
 

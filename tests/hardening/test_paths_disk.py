@@ -75,7 +75,7 @@ def test_a_full_disk_is_said_and_leaves_the_folder_as_it_was(tmp_path, target):
         assert one_sentence(err.value.message, out) == NO_SPACE.format(out)
         assert listing(out) == before and no_partials(out)
     manifest = convert(tmp_path / "good", [target])
-    assert manifest["artifacts"][0]["target"] == target
+    assert manifest.artifacts[0].target == target
 
 
 @pytest.mark.parametrize("disk_kind", ["tmpfs", "ENOSPC double"])
