@@ -61,7 +61,7 @@ def test_worker_killed_mid_conversion_shows_what_was_kept_and_the_next_conversio
     target.force.setChecked(True)
     with qtbot.waitSignal(w.jobs.finished, timeout=TIMEOUT):
         page.convert_button.click()
-    assert [a["target"] for a in w.state.manifest["artifacts"]] == targets
+    assert [a.target for a in w.state.manifest.artifacts] == targets
     assert [s.text() for _, _, s in page.rows] == ["Done", "Done"]
 
 
