@@ -162,7 +162,6 @@ class ConvertPage(WizardPage):
         self.log.clear()
         self._targets = list(req.targets)
         self._build_rows()
-        self._running = True
         self.cancel_button.setEnabled(True)
         self.overall.setValue(0)
         self.message.setText("Starting the worker…")

@@ -10,29 +10,44 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QFileDialog, 
                                QVBoxLayout, QWidget)
 
 from edgewizard.core.calibrate import SYNTHETIC, SYNTHETIC_WARNING, CalibrationSpec
-from edgewizard.core.convert.base import ConvertOptions
+from edgewizard.core.convert.base import ConvertOptions, get_target
+from edgewizard.core.devices import families
 from edgewizard.core.samples import sample_calibration_path, sample_model_path
 
 from ..state import ConversionRequest
 from ..widgets.validation_panel import ValidationPanel
 from .base import WizardPage, preview
 
-# (key, label, help, precisions as (label, target name))
-DEVICES = (
-    ("edgetpu", "Coral Edge TPU", "USB Accelerator, M.2/PCIe card or Dev Board. Needs a full-integer (int8) model.",
-     (("int8 (required)", "edgetpu"),)),
-    ("myriad", "Intel Neural Compute Stick 2", "MYRIAD VPU. Runs FP16 OpenVINO models with fixed input shapes.",
-     (("FP16 (required)", "openvino-fp16"),)),
-    ("openvino", "Intel CPU, GPU or NPU with OpenVINO", "A PC or laptop with an Intel processor.",
-     (("FP32 (most accurate)", "openvino-fp32"), ("FP16 (smaller)", "openvino-fp16"))),
-    ("tflite", "CPU with TensorFlow Lite", "A PC, a phone or a Raspberry Pi without an accelerator.",
-     (("float32 (most accurate)", "tflite-float"), ("float16 weights (half the size)", "tflite-fp16"),
-      ("dynamic-range (int8 weights)", "tflite-dynamic"), ("full int8 (fastest on small CPUs)", "tflite-int8"))),
-)
+# How the precision menu words each target; the devices, their titles, what they are and which targets
+# each runs come from the device catalogue (core/devices.py).
+TARGET_WORDS = {"edgetpu": "int8", "openvino-fp32": "FP32 (most accurate)", "openvino-fp16": "FP16 (smaller)",
+                "openvino-int8": "INT8 (fastest; needs calibration data)", "tflite-float": "float32 (most accurate)",
+                "tflite-fp16": "float16 weights (half the size)", "tflite-dynamic": "dynamic-range (int8 weights)",
+                "tflite-int8": "full int8 (fastest on small CPUs)"}
+
+
+def _choices():
+    """(key, label, help, precisions as (label, target name)) per device family that has targets."""
+    out = []
+    for f in families():
+        if not f.targets:
+            continue  # the first-generation stick: nothing can be made for it
+        only = len(f.targets) == 1
+        words = tuple(((TARGET_WORDS.get(t, t).split(" (")[0] + " (required)") if only else TARGET_WORDS.get(t, t), t)
+                      for t in f.targets)
+        out.append((f.id, f.title, f.description, words))
+    return tuple(out)
+
+
+DEVICES = _choices()
 PRESETS = (("Pixels / 255 → [0, 1]", "unit"), ("Pixels / 127.5 − 1 → [−1, 1] (MobileNet)", "symmetric"),
            ("Raw pixels 0…255", "raw"), ("Caffe: BGR minus ImageNet mean (VGG, ResNet50)", "caffe"),
            ("ImageNet mean / std (PyTorch style)", "imagenet"))
 IO_TYPES = (("uint8 (what the Edge TPU expects)", "uint8"), ("int8", "int8"), ("float32 (converted inside)", "float32"))
+
+
+def needs_calibration(targets) -> bool:
+    return any(get_target(t).needs_calibration for t in targets)
 
 
 class TargetPage(WizardPage):
@@ -177,7 +192,7 @@ class TargetPage(WizardPage):
         if self._loading:
             return
         targets = self.targets()
-        int8 = any(t in ("edgetpu", "tflite-int8") for t in targets)
+        int8 = needs_calibration(targets)
         self.int8_box.setEnabled(int8)
         kind = next((k for k, r in self.calib_radios.items() if r.isChecked()), "folder")
         self.calib_path.setEnabled(kind in ("folder", "array"))
@@ -201,7 +216,7 @@ class TargetPage(WizardPage):
         targets = self.targets()
         if not targets:
             return "Choose at least one device."
-        if any(t in ("edgetpu", "tflite-int8") for t in targets) and not self.calibration().given:
+        if needs_calibration(targets) and not self.calibration().given:
             return "Choose calibration data for the int8 conversion."
         if not self.output_dir.text().strip():
             return "Choose an output folder."

@@ -7,14 +7,15 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
+from edgewizard.core.devices import families
+
 from ..jobs_qt import VALIDATE, is_cancel
 from ..state import VALIDATION
 
 COLOURS = {"device": QColor("#dcfce7"), "cpu": QColor("#fef3c7"), "unsupported": QColor("#fde2e1")}
 WHERE_TEXT = {"device": "on the device", "cpu": "on the CPU", "unsupported": "cannot run"}
 # The wizard's device choices (target page keys) -> the validators that judge them.
-DEVICE_VALIDATORS = {"edgetpu": ("edgetpu",), "myriad": ("myriad",), "openvino": ("openvino:CPU", "openvino:GPU", "openvino:NPU"),
-                     "tflite": ("tflite:CPU",)}
+DEVICE_VALIDATORS = {f.id: f.validators for f in families()}
 
 
 class ValidationPanel(QWidget):
@@ -83,9 +84,9 @@ class ValidationPanel(QWidget):
         for key, check in self.page.device_checks.items():
             if not check.isChecked():
                 continue
-            for name in DEVICE_VALIDATORS[key]:
-                # OpenVINO GPU/NPU only when there is one; CPU is always judged.
-                if name in ("openvino:GPU", "openvino:NPU") and not (present.get(name) and present[name].available):
+            for i, name in enumerate(DEVICE_VALIDATORS[key]):
+                # A family's first device (OpenVINO's CPU) is always judged; the others (GPU, NPU) where present.
+                if i > 0 and not (present.get(name) and present[name].available):
                     continue
                 out.append(name)
         return out
