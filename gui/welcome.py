@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from edgewizard.core.devices import families
+
 SHOWN_KEY = "welcome/shown"  # holds the version that showed it; empty or absent means never shown
 
 INTRO = (
@@ -17,21 +19,22 @@ INTRO = (
 
 # One entry per device family: (name, what to install, links). Plain words first; the commands are
 # selectable text so they can be copied.
+_FAMILY = {f.id: f.title for f in families()}  # the device catalogue's titles (core/devices.py)
 ACCELERATORS = (
-    ("Coral USB Accelerator (Edge TPU)",
+    (_FAMILY["edgetpu"],
      "To run models: the Edge TPU runtime <b>libedgetpu</b> (Debian/Ubuntu: the package "
      "<code>libedgetpu1-std</code> from Google's Coral apt repository; Windows and macOS: from coral.ai). "
      "To make models for it: Google's <b>edgetpu_compiler</b>, from the same repository, for x86-64 "
      "Linux only (elsewhere use WSL, Docker or a Linux computer).",
      (("Get started with the USB Accelerator", "https://coral.ai/docs/accelerator/get-started/"),
       ("Edge TPU compiler", "https://coral.ai/docs/edgetpu/compiler/"))),
-    ("Intel Neural Compute Stick 2 (NCS2)",
+    (_FAMILY["myriad"],
      "EdgeWizard makes its models (FP16 OpenVINO IR) itself. To run them, the stick needs <b>OpenVINO "
      "2022.3</b>, the last version that supports it: a separate Python 3.7–3.10 environment with "
      "<code>pip install \"openvino==2022.3.*\"</code> (on Linux also the stick's udev rules); EdgeWizard "
      "then benchmarks through that Python (<code>edgewizard bench --runtime-python PATH</code>).",
      (("OpenVINO 2022.3 installation", "https://docs.openvino.ai/2022.3/openvino_docs_install_guides_overview.html"),)),
-    ("Intel CPU, GPU or NPU with OpenVINO",
+    (_FAMILY["openvino"],
      "OpenVINO is included. An Intel GPU also needs Intel's GPU compute runtime (intel-opencl-icd on "
      "Linux), and an Intel NPU (Core Ultra processors) Intel's NPU driver.",
      ()),

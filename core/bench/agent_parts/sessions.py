@@ -5,6 +5,7 @@ import os
 from .base import AgentError, _first_line, _property, cpu_name, need_numpy, precision_name
 from .runtimes import myriad_problem, no_openvino_device, openvino_core, ov_name, tflite_module
 from .usb import edgetpu_library, edgetpu_problem, google_pycoral
+from .table import title
 
 
 class TFLiteSession(object):
@@ -55,7 +56,7 @@ class TFLiteSession(object):
                         "quantization": [float(d["quantization"][0]), int(d["quantization"][1])]} for d in self._details]
         self.outputs = [{"name": d["name"], "shape": [int(x) for x in d["shape"]], "dtype": np.dtype(d["dtype"]).name}
                         for d in self.interpreter.get_output_details()]
-        self.device_name = "Coral Edge TPU" if edgetpu_option is not None else cpu_name()
+        self.device_name = title("edgetpu") if edgetpu_option is not None else cpu_name()
         self.run = self.interpreter.invoke
 
     def set_input(self, index, array):
