@@ -110,8 +110,10 @@ class Plan:
     output_dir: str = ""
 
     def with_source(self, source: Source) -> "Plan":
-        """Another model: its cut and output folder start afresh; devices, targets and options are kept."""
-        return replace(self, source=source, selection=Selection(), output_dir=default_output_dir(source.path))
+        """Another model: its cut and output folder start afresh (no folder without a model); devices, targets
+        and options are kept."""
+        out = default_output_dir(source.path) if source.path else ""
+        return replace(self, source=source, selection=Selection(), output_dir=out)
 
     def with_selection(self, selection: Selection) -> "Plan":
         return replace(self, selection=selection)

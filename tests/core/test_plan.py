@@ -60,6 +60,7 @@ def test_a_new_model_resets_the_cut_and_the_output_folder_and_keeps_the_rest():
     assert new.output_dir == default_output_dir(B.path) == "/models/b_edgewizard"
     assert (new.devices, new.targets, new.options) == (PLAN.devices, PLAN.targets, PLAN.options)
     assert validation_key(new) != validation_key(PLAN) and conversion_key(new) != conversion_key(PLAN)
+    assert PLAN.with_source(Source()).output_dir == ""  # no model, no folder
 
 
 def test_default_output_dir_of_a_folder_uses_its_name(tmp_path):
