@@ -13,6 +13,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
 
+from edgewizard.core import manifest as manifest_io  # whose write_atomic writes manifest.json
 from edgewizard.core.convert import run as convert_run
 from edgewizard.core.convert.base import ConvertOptions
 from edgewizard.core.errors import UserError
@@ -91,9 +92,9 @@ def test_the_disk_filling_during_the_last_write_keeps_the_earlier_files(tmp_path
         earlier.write_bytes(earlier.read_bytes() + b"made earlier")  # so a new copy could not pass for it
         before = listing(out)
         assert set(before) == {"digits_cnn_float.tflite", "manifest.json"}
-        write = convert_run.write_atomic
+        write = manifest_io.write_atomic
         fault = fault_fill_disk_before(write, disk) if disk_kind == "tmpfs" else fault_enospc_on(write)
-        monkeypatch.setattr(convert_run, "write_atomic", fault)
+        monkeypatch.setattr(manifest_io, "write_atomic", fault)
         with pytest.raises(UserError) as err:
             convert(out, force=True)
         assert len(fault.calls) == 1 and err.value.message == NO_SPACE.format(out)
@@ -110,9 +111,9 @@ def test_a_full_disk_at_the_second_target_keeps_the_first(tmp_path, monkeypatch,
         pytest.skip(CANNOT_MOUNT + "; the ENOSPC double covers this case")
     with (tmpfs(tmp_path / "disk", size="1m") if disk_kind == "tmpfs" else _plain(tmp_path / "disk")) as disk:
         out = disk / "out"
-        write = convert_run.write_atomic
+        write = manifest_io.write_atomic
         fault = fault_fill_disk_before(write, disk, 2) if disk_kind == "tmpfs" else fault_enospc_on(write, 2)
-        monkeypatch.setattr(convert_run, "write_atomic", fault)
+        monkeypatch.setattr(manifest_io, "write_atomic", fault)
         with pytest.raises(UserError, match="No space left on the disk holding"):
             convert(out, ["tflite-float", "tflite-fp16"])
         assert len(fault.calls) == 2
