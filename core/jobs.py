@@ -253,7 +253,7 @@ class JobRunner:
         if cancelled:
             return Failed(Cancelled("Cancelled."))
         how = describe_exit(code)
-        name = job.func.rsplit(":", 1)[-1].lstrip("_")
+        name = job.func.rsplit(":", 1)[-1].lstrip("_").removesuffix("_plan")
         return Failed(
             InternalError(
                 f"The worker process stopped unexpectedly ({how}) while running '{name}'; EdgeWizard "

@@ -147,9 +147,12 @@ def _source_part(source: Source) -> tuple:
 
 
 def validation_key(plan: Plan) -> str:
-    """Validation depends on the source (path, sha256, load options), the selection (the cut) and the
-    devices (as a set: the order they were ticked in does not change a verdict)."""
-    return stable_key("validation", _source_part(plan.source), plan.selection, sorted(set(plan.devices)))
+    """Validation depends on the source (path, sha256, load options), the selection (the cut), the
+    devices (as a set: the order they were ticked in does not change a verdict) and the conversion
+    options, because the Edge TPU is judged on the model converted with them (calibration data, int8
+    input/output type, compiler flags). The targets (which precision menu item is chosen) are not part of it."""
+    return stable_key("validation", _source_part(plan.source), plan.selection, sorted(set(plan.devices)),
+                      plan.options)
 
 
 def conversion_key(plan: Plan) -> str:

@@ -20,7 +20,7 @@ from edgewizard.core.jobs import Done, Failed, JobRunner, Log, Progress
 INSPECT = "edgewizard.core.steps:inspect"
 VALIDATE = "edgewizard.core.steps:validate_plan"
 CONVERT = "edgewizard.core.steps:convert_plan"
-VERIFY = "edgewizard.core.verify.run:verify_paths"
+VERIFY = "edgewizard.core.verify:verify"
 WARM_UP = "edgewizard.core.jobs:_import_heavy"
 
 UNKNOWN = -1.0  # progress fraction when a step cannot tell how far it is
@@ -43,7 +43,7 @@ class Job(QObject):
     def __init__(self, func: str, parent=None) -> None:
         super().__init__(parent)
         self.func = func
-        self.name = func.rsplit(":", 1)[-1].lstrip("_")
+        self.name = func.rsplit(":", 1)[-1].lstrip("_").removesuffix("_plan")
         self.result: Any = None
         self.error: Optional[EdgeWizardError] = None
         self.running = True

@@ -101,25 +101,11 @@ class SelfTest:
 
     def job(self, func: str, *args, **kwargs):
         """Run `func` in the window's worker through the GUI's job adapter; its result or StepFailed."""
-        jobs, outcome = self.window.jobs, {}
-
-        def finished(f, result) -> None:
-            if f == func:
-                outcome["done"] = result
-
-        def failed(f, error) -> None:
-            if f == func:
-                outcome["error"] = error
-
-        jobs.finished.connect(finished)
-        jobs.failed.connect(failed)
-        try:
-            self.wait(lambda: not jobs.busy, "the previous step")
-            jobs.start(func, *args, **kwargs)
-            self.wait(lambda: outcome, func.rsplit(":", 1)[-1])
-        finally:
-            jobs.finished.disconnect(finished)
-            jobs.failed.disconnect(failed)
+        jobs = self.window.jobs
+        self.wait(lambda: not jobs.busy, "the previous step")
+        job = jobs.start(func, *args, **kwargs)
+        self.wait(lambda: not job.running, job.name)
+        outcome = {"error": job.error} if job.error is not None else {"done": job.result}
         if "error" in outcome:
             err = outcome["error"]
             details = getattr(err, "details", "") or ""
@@ -168,7 +154,7 @@ class SelfTest:
         from .jobs_qt import INSPECT
 
         failures = []
-        self.window.jobs.failed.connect(lambda f, e: failures.append(e) if f == INSPECT else None)
+        self.window.jobs.failed.connect(lambda job: failures.append(job.error) if job.func == INSPECT else None)
         self.window.open_model(str(sample_model_path()))
         self.wait(lambda: self.window.state.model is not None or failures, "loading the sample")
         if failures:
@@ -190,14 +176,13 @@ class SelfTest:
         state = self.window.state
         options = ConvertOptions()
         options = replace(options, calibration=replace(options.calibration, sources=((None, str(sample_calibration_path())),)))
-        manifest = self.job(CONVERT, state.source, state.load_options, state.selection, list(TARGETS), str(self.out), options,
-                            force=True)
+        plan = state.plan.with_targets(tuple(TARGETS)).with_options(options).with_output_dir(str(self.out))
+        manifest = self.job(CONVERT, plan, force=True)
         self.files = {}
-        for artifact in manifest["artifacts"]:
-            if artifact["status"] != "ok":
-                raise StepFailed(f"{artifact['target']} ended as {artifact['status']}: {artifact.get('notes')}")
-            model = next(f["name"] for f in artifact["files"] if f["name"].endswith((".tflite", ".xml")))
-            self.files[artifact["target"]] = self.out / model
+        for artifact in manifest.artifacts:
+            if artifact.status != "ok":
+                raise StepFailed(f"{artifact.target} ended as {artifact.status}: {list(artifact.notes)}")
+            self.files[artifact.target] = self.out / artifact.model_file
         missing = [t for t in TARGETS if t not in self.files or not self.files[t].is_file()]
         if missing:
             raise StepFailed(f"no model file for {', '.join(missing)}.")

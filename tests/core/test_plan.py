@@ -31,12 +31,18 @@ def test_devices_change_the_validation_key_only():
     assert validation_key(PLAN.with_devices(("myriad", "edgetpu"))) == validation_key(PLAN)  # the order ticked
 
 
-def test_targets_and_options_change_the_conversion_key_only():
-    for other in (PLAN.with_targets(("tflite-int8",)),
-                  PLAN.with_options(ConvertOptions(io_type="int8")),
+def test_targets_change_the_conversion_key_only():
+    other = PLAN.with_targets(("tflite-int8",))
+    assert conversion_key(other) != conversion_key(PLAN)
+    assert validation_key(other) == validation_key(PLAN)
+
+
+def test_options_change_both_keys():
+    # The Edge TPU is judged on the model converted with these options (calibration, int8 I/O type).
+    for other in (PLAN.with_options(ConvertOptions(io_type="int8")),
                   PLAN.with_options(ConvertOptions(calibration=CalibrationSpec(sources=((None, "/calib"),))))):
         assert conversion_key(other) != conversion_key(PLAN)
-        assert validation_key(other) == validation_key(PLAN)
+        assert validation_key(other) != validation_key(PLAN)
 
 
 def test_the_cut_and_the_source_change_both():

@@ -245,9 +245,10 @@ def test_target_step_checks_which_ops_each_device_runs(qtbot, window, tmp_path):
     assert panel.table.item(0, 2).text().startswith("on the device")
     panel.device.setCurrentIndex(1)
     assert panel.table.rowCount() == len(reports["myriad"].nodes)
-    # Changing the cut makes the old verdicts stale: they are dropped.
+    # Changing the cut makes the old verdicts stale: no longer current, shown greyed and marked out of date.
     w.state.set_selection(w.state.selection.__class__(outputs=("dense",)))
-    assert w.state.validation == () and panel.table.rowCount() == 0
+    assert w.state.validation == () and panel.out_of_date == "for a different cut of this model"
+    assert not panel.table.isEnabled() and "Out of date" in panel.summary.text()
 
 
 def test_benchmark_step_runs_compares_and_exports(qtbot, window, tmp_path, monkeypatch):
