@@ -3,6 +3,7 @@ Edge TPU compiler flags) and the parsing of their values, written once."""
 from __future__ import annotations
 
 from ..errors import UserError
+from ..shapes import parse_static_shape
 
 
 def add_cut_options(p, title: str = "cut and shapes") -> None:
@@ -47,17 +48,11 @@ def add_edgetpu_options(p, title: str, compile_only: bool = True) -> None:
 
 
 def parse_shapes(values: list[str]) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """--shape NAME=1,224,224,3 (or a shape alone, for the only input), read by the rule the Nodes step uses."""
     shapes = []
     for v in values:
         name, sep, dims = v.rpartition("=")
-        text = dims if sep else v
-        try:
-            shape = tuple(int(d) for d in text.replace("x", ",").split(",") if d.strip())
-        except ValueError:
-            raise UserError(f"--shape {v!r} is not a list of whole numbers like 1,224,224,3.") from None
-        if not shape or any(d <= 0 for d in shape):
-            raise UserError(f"--shape {v!r} must be positive whole numbers like 1,224,224,3.")
-        shapes.append((name if sep else "", shape))
+        shapes.append((name if sep else "", parse_static_shape(dims if sep else v, f"--shape {v!r}")))
     return tuple(shapes)
 
 

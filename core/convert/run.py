@@ -19,7 +19,8 @@ from typing import Optional
 from .. import tempdirs
 from ..errors import UserError
 from ..files import disk_problem, sha256_of
-from ..loaders import ProgressFn, _no_progress, load
+from ..loaders import load
+from ..progress import ProgressFn, no_progress, sub_range
 from ..manifest import Artifact, CutRecord, FileEntry, Manifest, SourceRecord, read_manifest, write_manifest
 from ..plan import LoadOptions, Selection
 from .base import ConvertOptions, TargetJob, get_target
@@ -123,7 +124,7 @@ def convert(
     options: ConvertOptions = ConvertOptions(),
     force: bool = False,
     stem: Optional[str] = None,
-    progress: ProgressFn = _no_progress,
+    progress: ProgressFn = no_progress,
     plan_key: str = "",
 ) -> Manifest:
     """Runs in the worker. Returns the manifest (as written to out_dir/manifest.json), recording
@@ -149,10 +150,7 @@ def convert(
         )
     check_output_folder(out, planned_outputs(names, stem), src, force)
 
-    def sub(lo: float, hi: float):
-        return lambda f, m: progress(None if f is None else lo + (hi - lo) * f, m)
-
-    loaded = load(src, load_options, sub(0.0, PREPARE / 2))
+    loaded = load(src, load_options, sub_range(progress, 0.0, PREPARE / 2))
     progress(PREPARE / 2, "Cutting the model")
     remove_partials(out)  # staging folders of crashed conversions into this folder
     # Locked for as long as this conversion lives, so remove_partials() elsewhere leaves it alone.
@@ -160,7 +158,7 @@ def convert(
     workdir = None
     try:
         workdir = tempdirs.mkdtemp("cut-")
-        cut = cut_model(loaded, selection, workdir, sub(PREPARE / 2, PREPARE * 0.999))
+        cut = cut_model(loaded, selection, workdir, sub_range(progress, PREPARE / 2, PREPARE * 0.999))
         job = TargetJob(cut=cut, stem=stem, staging=staging, options=options, progress=progress)
         job._calibration_loader = lambda: load_calibration(options.calibration, cut.inputs)
         if needs_calib:  # bad calibration data fails here, before any target has written a file
@@ -172,7 +170,8 @@ def convert(
         span = (1 - PREPARE) / len(targets)
         for i, target in enumerate(targets):
             lo = PREPARE + i * span
-            job.progress = _target_reporter(progress, lo, span, target.name)
+            # Inside this target's span; a message without a figure keeps the last one.
+            job.progress = sub_range(progress, lo, lo + span * 0.999, target.name, keep_last=True)
             t0 = time.monotonic()
             try:
                 result = target.convert(job)
@@ -237,18 +236,6 @@ def _move_into_place(staged: list[Path], out: Path, staging: Path):
         undo()
         raise
     return tuple(entries), undo
-
-
-def _target_reporter(progress: ProgressFn, lo: float, span: float, name: str) -> ProgressFn:
-    """A target's own 0..1 progress as part of the whole; None (busy, no figure) keeps the last."""
-    last = [0.0]
-
-    def report(fraction: Optional[float], message: str) -> None:
-        if fraction is not None:
-            last[0] = min(max(fraction, 0.0), 0.999)  # stays inside this target's span
-        progress(lo + span * last[0], f"{name}: {message}")
-
-    return report
 
 
 def _header(src: Path, info, cut, options: ConvertOptions, needs_calib: list[str], plan_key: str) -> Manifest:

@@ -15,11 +15,11 @@ from ..devices import by_validator
 from ..errors import UserError
 from ..graph import Graph, close_matches
 from ..plan import CutModel
+from ..progress import ProgressFn
 from ..registry import Choice, load_modules
 from .report import ValidationReport
 
 DeviceChoice = Choice  # one entry of the device list the GUI and `--help` show
-ProgressFn = Callable[[Optional[float], str], None]
 # The op list of a model does not depend on how much calibration data there is; a few samples
 # make the int8 model as fast as possible.
 VALIDATION_SAMPLES = 8
@@ -68,11 +68,6 @@ class ValidationContext:
             self._mapper = mapper(self.original, self.cut)
         return self._mapper(name)
 
-    def sub(self, lo: float, hi: float) -> "ValidationContext":
-        """The same context reporting progress into [lo, hi] of the whole."""
-        outer = self.progress
-        ctx = replace(self, progress=lambda f, m: outer(None if f is None else lo + (hi - lo) * f, m))
-        return ctx
 
 
 class Validator(Protocol):

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from .. import tempdirs
 from ..errors import Cancelled, InternalError, MissingDependency, UserError
-from ..loaders import ProgressFn, _no_progress, load
+from ..loaders import load
+from ..progress import ProgressFn, no_progress, sub_range
 from ..plan import ConvertOptions, LoadOptions, Selection
 from .base import ValidationContext, get_validator, report_for
 from .report import CHECKED, ValidationReport, failed, unavailable
@@ -26,7 +27,7 @@ def validate(
     selection: Selection,
     devices: list[str],
     options: ConvertOptions = ConvertOptions(),
-    progress: ProgressFn = _no_progress,
+    progress: ProgressFn = no_progress,
     run_compiler: bool = True,
 ) -> list[ValidationReport]:
     """Runs in the worker. `devices` are registry names ("edgetpu", "openvino:CPU", ...); the
@@ -41,14 +42,11 @@ def validate(
     if not validators:
         raise UserError("Choose at least one device with --device (e.g. edgetpu, myriad, openvino:CPU, tflite:CPU).")
 
-    def sub(lo: float, hi: float) -> ProgressFn:
-        return lambda f, m: progress(None if f is None else lo + (hi - lo) * f, m)
-
-    loaded = load(Path(source).expanduser(), load_options, sub(0.0, 0.1))
+    loaded = load(Path(source).expanduser(), load_options, sub_range(progress, 0.0, 0.1))
     progress(0.1, "Cutting the model")
     workdir = tempdirs.mkdtemp("validate-")
     try:
-        cut = cut_model(loaded, selection, workdir, sub(0.1, 0.25))
+        cut = cut_model(loaded, selection, workdir, sub_range(progress, 0.1, 0.25))
         ctx = ValidationContext(cut=cut, original=loaded.info.graph, options=options, workdir=workdir,
                                 progress=progress, run_compiler=run_compiler)
         common = _batch_notes(loaded.info.graph, cut)
@@ -56,8 +54,7 @@ def validate(
         reports = []
         for i, v in enumerate(validators):
             lo = 0.25 + i * span
-            one = ctx.sub(lo, lo + span)
-            one.progress = _prefixed(one.progress, v.title)
+            one = dataclasses.replace(ctx, progress=sub_range(progress, lo, lo + span, v.title))
             started = time.monotonic()
             try:
                 report = report_for(v, one)
@@ -79,10 +76,6 @@ def validate(
         return reports
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _prefixed(progress: ProgressFn, title: str) -> ProgressFn:
-    return lambda f, m: progress(f, f"{title}: {m}")
 
 
 def _batch_notes(original, cut) -> tuple[str, ...]:

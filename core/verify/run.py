@@ -10,7 +10,8 @@ from .. import tempdirs
 from ..environment import library_versions
 from ..errors import UserError
 from ..files import sha256_of
-from ..loaders import ProgressFn, _no_progress, load
+from ..loaders import load
+from ..progress import ProgressFn, no_progress, sub_range
 from ..plan import CutModel, LoadOptions, Selection
 from .data import VerifyData, load_inputs
 from .metrics import clipped_share, compare, flags, image_layout, labelled_output
@@ -25,7 +26,7 @@ def verify(
     artifacts: list[str],
     data: VerifyData = VerifyData(),
     thresholds: Thresholds = Thresholds(),
-    progress: ProgressFn = _no_progress,
+    progress: ProgressFn = no_progress,
 ) -> VerifyReport:
     """Run the cut of `source` and each artifact on `data`; compare every output. Raises UserError
     for a missing artifact, data that does not fit the inputs, or an artifact that is not this model.
@@ -35,11 +36,11 @@ def verify(
     started = time.monotonic()
     paths = _artifact_paths(artifacts)
     src = Path(source).expanduser()
-    loaded = load(src, load_options, lambda f, m: progress(None if f is None else 0.05 * f, m))
+    loaded = load(src, load_options, sub_range(progress, 0.0, 0.05))
     workdir = tempdirs.mkdtemp("verify-")
     try:
         progress(0.05, "Cutting the model")
-        cut = cut_model(loaded, selection, workdir, lambda f, m: progress(None if f is None else 0.05 + 0.05 * f, m))
+        cut = cut_model(loaded, selection, workdir, sub_range(progress, 0.05, 0.1))
         progress(0.1, "Loading the verification data")
         inputs = load_inputs(data, cut.inputs)
         batch = _batch(cut)

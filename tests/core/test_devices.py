@@ -29,7 +29,8 @@ def test_ids_and_aliases_name_one_device_each():
 
 
 def test_every_target_of_a_device_is_a_conversion_target_and_every_target_runs_somewhere():
-    registered = convert_base.targets()
+    # Targets tests register for fault injection ("test-fault-...") are not the product's.
+    registered = {n: t for n, t in convert_base.targets().items() if not n.startswith("test-")}
     named = {t for d in catalogue.devices() for t in d.targets}
     assert named <= set(registered), named - set(registered)
     assert set(registered) <= named, set(registered) - named
@@ -139,7 +140,5 @@ def test_no_module_of_core_writes_a_device_title_or_install_hint():
     assert _writers("core", ("core/devices.py", "core/bench/agent")) == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15: the Target and Benchmark pages and the welcome text still write "
-                   "their own device titles; remove this mark once they read edgewizard.core.devices")
 def test_no_module_of_the_gui_writes_a_device_title_or_install_hint():
     assert _writers("gui", ()) == []

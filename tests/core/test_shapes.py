@@ -87,8 +87,6 @@ def test_the_inputs_of_a_cut_and_what_their_shapes_lack():
 CASES = ["1,224,224,3", "1x8", "[1, 8]", "1 8", "1,,3", "1,?,3", "-1,8", "1,0", "1,a", ""]
 
 
-@pytest.mark.xfail(strict=True, reason="core/cli/options.py parse_shapes still parses --shape itself; once it calls "
-                                       "core.shapes.parse_static_shape (see the issue-15 H5 report) remove this mark")
 def test_the_cli_reads_a_shape_as_the_nodes_step_does():
     """The Nodes step reads a typed shape with parse_static_shape (gui/pages/nodes_page.py); --shape must
     accept and refuse exactly the same texts, with the same sentence."""
