@@ -11,7 +11,7 @@ from typing import Any, Callable, Optional, Protocol
 from ..devices import find
 from ..errors import MissingDependency, UserError
 from ..plan import IO_TYPES, ConvertOptions, CutModel  # noqa: F401  (ConvertOptions, IO_TYPES: re-exported, their old home)
-from ..registry import Choice, load_modules
+from ..registry import Choice, Registry
 
 @dataclass
 class TargetJob:
@@ -51,35 +51,23 @@ class Target(Protocol):
     def convert(self, job: TargetJob) -> ArtifactResult: ...
 
 
-_REGISTRY: dict[str, Target] = {}
-_ALIASES: dict[str, str] = {}
-
-
 def register(target: Target, aliases: tuple[str, ...] = ()) -> Target:
-    for name in (target.name, *aliases):
-        if name in _REGISTRY or name in _ALIASES:
-            raise ValueError(f"A conversion target named {name!r} is already registered.")
-    _REGISTRY[target.name] = target
-    for a in aliases:
-        _ALIASES[a] = target.name
-    return target
+    return REGISTRY.register(target, aliases)
 
 
 def targets() -> dict[str, Target]:
-    _load_builtin()
-    return dict(_REGISTRY)
+    return REGISTRY.items()
 
 
 def get_target(name: str) -> Target:
     """The target of this name or alias; a device's name (myriad, coral) gives the target it runs first."""
-    _load_builtin()
-    key = _ALIASES.get(name.lower(), name.lower())
-    if key not in _REGISTRY:
-        found = find(name)
-        if found is None or found.default_target not in _REGISTRY:
-            raise UserError(f"Unknown target {name!r}; choose from {', '.join(_REGISTRY)}.")
-        key = found.default_target
-    return _REGISTRY[key]
+    target = REGISTRY.find(name)
+    if target is None:
+        device = find(name)
+        target = REGISTRY.find(device.default_target) if device is not None and device.default_target else None
+    if target is None:
+        raise UserError(f"Unknown target {name!r}; choose from {', '.join(REGISTRY.items())}.")
+    return target
 
 
 def target_choices() -> list[Choice]:
@@ -103,8 +91,11 @@ class UnavailableTarget:
     def output_names(self, stem: str) -> list[str]:
         return []
 
+    def error(self) -> MissingDependency:
+        return MissingDependency(f"The {self.name} target cannot be used here: {self.why}.")
+
     def convert(self, job: TargetJob) -> ArtifactResult:
-        raise MissingDependency(f"The {self.name} target cannot be used here: {self.why}.")
+        raise self.error()
 
 
 # The built-in target modules and the targets each registers, so that a module that fails to import
@@ -115,16 +106,4 @@ _BUILTIN = (
     (f"{__package__}.openvino_ir", ("openvino-fp32", "openvino-fp16")),
     (f"{__package__}.tflite", ("tflite-float", "tflite-fp16", "tflite-dynamic", "tflite-int8")),
 )
-_loaded = False
-
-
-def _load_builtin() -> None:
-    global _loaded
-    if not _loaded:
-        _loaded = True
-        load_modules(_BUILTIN, _stand_in)
-
-
-def _stand_in(name: str, why: str) -> None:
-    if name not in _REGISTRY and name not in _ALIASES:
-        register(UnavailableTarget(name, why))
+REGISTRY = Registry("conversion target", _BUILTIN, UnavailableTarget)

@@ -23,7 +23,7 @@ from ..loaders import load
 from ..progress import ProgressFn, no_progress, sub_range
 from ..manifest import Artifact, CutRecord, FileEntry, Manifest, SourceRecord, read_manifest, write_manifest
 from ..plan import LoadOptions, Selection
-from .base import ConvertOptions, TargetJob, get_target
+from .base import ConvertOptions, TargetJob, UnavailableTarget, get_target
 
 STAGING_PREFIX = ".edgewizard-partial-"
 PREPARE = 0.2  # share of the overall progress spent loading and cutting, before the first target
@@ -140,6 +140,9 @@ def convert(
     if not names:
         raise UserError("Choose at least one target with --target (e.g. tflite-int8, edgetpu, openvino-fp16).")
     targets = [get_target(n) for n in names]
+    for t in targets:
+        if isinstance(t, UnavailableTarget):  # refused before anything is loaded or written
+            raise t.error()
     stem = stem or default_stem(src)
     needs_calib = [t.name for t in targets if t.needs_calibration]
     if needs_calib and not options.calibration.given:

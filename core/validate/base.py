@@ -16,7 +16,7 @@ from ..errors import UserError
 from ..graph import Graph, close_matches
 from ..plan import CutModel
 from ..progress import ProgressFn
-from ..registry import Choice, load_modules
+from ..registry import Choice, Registry
 from .report import ValidationReport
 
 DeviceChoice = Choice  # one entry of the device list the GUI and `--help` show
@@ -94,33 +94,22 @@ def converter_reason(exc: BaseException) -> str:
     return text[:300]
 
 
-_REGISTRY: dict[str, Validator] = {}
-_KEYS: dict[str, str] = {}  # lower-case name or alias -> registered name
-
-
 def register(validator: Validator, aliases: tuple[str, ...] = ()) -> Validator:
-    for key in (validator.name, *aliases):
-        if key.lower() in _KEYS:
-            raise ValueError(f"A device validator named {key!r} is already registered.")
-    _REGISTRY[validator.name] = validator
-    for key in (validator.name, *aliases):
-        _KEYS[key.lower()] = validator.name
-    return validator
+    return REGISTRY.register(validator, aliases)
 
 
 def validators() -> dict[str, Validator]:
-    _load_builtin()
-    return dict(_REGISTRY)
+    return REGISTRY.items()
 
 
 def get_validator(name: str) -> Validator:
-    _load_builtin()
-    key = _KEYS.get(name.strip().lower())
-    if key is None:
-        hints = close_matches(name, list(_REGISTRY))
+    validator = REGISTRY.find(name)
+    if validator is None:
+        names = list(REGISTRY.items())
+        hints = close_matches(name, names)
         hint = f" Did you mean {', '.join(hints)}?" if hints else ""
-        raise UserError(f"Unknown device {name!r}; choose from {', '.join(_REGISTRY)}.{hint}")
-    return _REGISTRY[key]
+        raise UserError(f"Unknown device {name!r}; choose from {', '.join(names)}.{hint}")
+    return validator
 
 
 def device_choices() -> list[DeviceChoice]:
@@ -170,20 +159,14 @@ _BUILTIN = (
     (f"{__package__}.openvino_devices", ("myriad", "openvino:CPU", "openvino:GPU", "openvino:NPU")),
     (f"{__package__}.tflite_cpu", ("tflite:CPU",)),
 )
-_loaded = False
 
 
-def _load_builtin() -> None:
-    global _loaded
-    if not _loaded:
-        _loaded = True
-        load_modules(_BUILTIN, _stand_in)
+def _stand_in(name: str, why: str) -> "UnavailableValidator":
+    found = by_validator(name)
+    return UnavailableValidator(name, found.title if found else name, why)
 
 
-def _stand_in(name: str, why: str) -> None:
-    if name.lower() not in _KEYS:
-        found = by_validator(name)
-        register(UnavailableValidator(name, found.title if found else name, why))
+REGISTRY = Registry("device validator", _BUILTIN, _stand_in)
 
 
 def report_for(validator: Validator, ctx: ValidationContext) -> ValidationReport:

@@ -175,9 +175,7 @@ class CrashingValidator:
 
 @pytest.fixture
 def registry(monkeypatch):
-    base.validators()  # built-ins first, then a private copy to add to
-    monkeypatch.setattr(base, "_REGISTRY", dict(base._REGISTRY))
-    monkeypatch.setattr(base, "_KEYS", dict(base._KEYS))
+    monkeypatch.setattr(base, "REGISTRY", base.REGISTRY.copy())  # the built-ins, in a private copy to add to
     return base
 
 
