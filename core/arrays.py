@@ -74,24 +74,7 @@ class ArrayFile:
         import numpy as np
 
         with self._open(name) as fp:
-            head = self._header(fp, name)
-            shape = head.shape
-            if rows is not None and shape:
-                rows = min(rows, shape[0])
-                # Column-major data puts the first samples everywhere in the file: read it whole.
-                shape = (shape[0] if head.fortran else rows, *shape[1:])
-            size = math.prod(shape) * head.dtype.itemsize
-            if size > MAX_UNPACKED_BYTES:
-                hint = (" It is stored in column-major order, so it is read whole; save it again with "
-                        "np.save(file, np.ascontiguousarray(x)) to read only the samples needed."
-                        if head.fortran and rows is not None and rows < shape[0] else "")
-                raise UserError(f"{self.path} is refused: {self._subject(name)} would take {gb(size)} in memory, "
-                                f"more than the {gb(MAX_UNPACKED_BYTES)} EdgeWizard reads.{hint}")
-            if self._zip is not None:
-                refusal = zip_bomb_error(self.path, self._members[name], self.path.stat().st_size,
-                                         "set of samples", fp.tell() + size)
-                if refusal is not None:
-                    raise refusal
+            head, shape, size = self._planned_read(fp, name, rows)
             if size > self._left(fp, name):
                 raise self._error("is truncated (the file ends before its data does)", name)
             arr = np.empty(shape[::-1] if head.fortran else shape, head.dtype)
@@ -103,6 +86,36 @@ class ArrayFile:
             except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
                 raise self._error("is damaged", name) from exc
             return arr.T[:rows] if head.fortran else arr
+
+    def check(self) -> None:
+        """Refuse now what a whole read of every array would refuse (pickled, damaged, too large, a zip
+        bomb), without reading the data: for a file another program (the bench agent) reads whole."""
+        for name in self.names or (None,):
+            with self._open(name) as fp:
+                self._planned_read(fp, name, None)
+
+    def _planned_read(self, fp, name: Optional[str], rows: Optional[int]):
+        """(header, shape to read, bytes) of reading `rows` samples (all when None) of one array, refused
+        with a sentence when it is too large or would unpack a zip bomb."""
+        head = self._header(fp, name)
+        shape = head.shape
+        if rows is not None and shape:
+            rows = min(rows, shape[0])
+            # Column-major data puts the first samples everywhere in the file: read it whole.
+            shape = (shape[0] if head.fortran else rows, *shape[1:])
+        size = math.prod(shape) * head.dtype.itemsize
+        if size > MAX_UNPACKED_BYTES:
+            hint = (" It is stored in column-major order, so it is read whole; save it again with "
+                    "np.save(file, np.ascontiguousarray(x)) to read only the samples needed."
+                    if head.fortran and rows is not None and rows < shape[0] else "")
+            raise UserError(f"{self.path} is refused: {self._subject(name)} would take {gb(size)} in memory, "
+                            f"more than the {gb(MAX_UNPACKED_BYTES)} EdgeWizard reads.{hint}")
+        if self._zip is not None:
+            refusal = zip_bomb_error(self.path, self._members[name], self.path.stat().st_size,
+                                     "set of samples", fp.tell() + size)
+            if refusal is not None:
+                raise refusal
+        return head, shape, size
 
     def close(self) -> None:
         if self._zip is not None:

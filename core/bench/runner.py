@@ -258,6 +258,10 @@ class BenchRun:
             path = Path(r.data)
             if not path.is_file():
                 raise UserError(f"The input data file {path} does not exist.")
+            from ..arrays import ArrayFile
+
+            with ArrayFile(path, "input data") as arrays:
+                arrays.check()  # the agent reads it whole, wherever it runs: refuse a pickle or a zip bomb here
             data = Upload(path, path.name)
         self.plan_key = r.plan_key()
         line = request_line(r.where, "run", files, data, device=r.device, count=r.count, seconds=r.seconds,

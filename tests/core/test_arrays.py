@@ -130,3 +130,22 @@ def test_a_damaged_member_is_said_to_be_damaged(tmp_path):
     with ArrayFile(path, "test data") as f, pytest.raises(UserError) as err:
         f.read("x")
     assert err.value.message == f"Cannot read the test data {path}: array 'x' is damaged."
+
+
+def test_bench_input_data_that_would_unpack_a_bomb_is_refused_before_the_agent_gets_it(tmp_path):
+    """The bench agent reads --data whole wherever it runs (a Pi over ssh); the host refuses a bomb first."""
+    from edgewizard.core.bench.launch import Where
+    from edgewizard.core.bench.runner import BenchRequest, BenchRun
+
+    path = tmp_path / "bomb.npz"
+    header = {"descr": "<f4", "fortran_order": False, "shape": (25_000, 32, 32, 1)}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z, z.open("x.npy", "w", force_zip64=True) as f:
+        np.lib.format.write_array_header_1_0(f, header)
+        for _ in range(25):
+            f.write(bytes(32 * 32 * 4) * 1000)
+    model = tmp_path / "m.tflite"
+    model.write_bytes(b"TFL3" + bytes(64))
+    run = BenchRun(BenchRequest(model=str(model), device="tflite:CPU", where=Where(), data=str(path)))
+    with pytest.raises(UserError, match=r"bomb.npz is refused: .*\(a zip bomb\); nothing was extracted\.$"):
+        run.start()
+    assert run.plan_key == ""  # nothing was started

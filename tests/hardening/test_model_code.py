@@ -84,12 +84,12 @@ def test_verification_data_refuses_pickled_arrays(pickled, name):
 @pytest.mark.parametrize("name", ["evil.npy", "evil.npz"])
 def test_bench_data_refuses_pickled_arrays(pickled, name):
     """The bench agent's --data reader (it runs wherever the agent runs, over ssh too)."""
-    from edgewizard.core.bench import agent
+    from edgewizard.core.bench.agent_parts import base, feeds
 
     folder, marker = pickled
     session = types.SimpleNamespace(inputs=[{"name": "image", "shape": [1, 32, 32, 1], "dtype": "float32"}])
-    with pytest.raises(agent.AgentError) as err:
-        agent.input_feeds(np, session, str(folder / name))
+    with pytest.raises(base.AgentError) as err:
+        feeds.input_feeds(np, session, str(folder / name))
     assert err.value.kind == "user" and name in err.value.message
     assert not marker.exists()
 
