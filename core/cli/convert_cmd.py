@@ -18,13 +18,24 @@ NO_COMPILER = ("The Edge TPU compile step was not run because edgetpu_compiler i
                "written and the other targets finished.")
 
 
+def target_list() -> str:
+    """The targets the device catalogue names, each with the device names that stand for it when it is
+    the device's first target ("openvino-fp16 (or myriad, ncs2)")."""
+    from ..devices import devices
+
+    names = {t: [] for d in devices() for t in d.targets}
+    for d in devices():
+        if d.default_target and d.family in ("", d.id):
+            names[d.default_target] += [n for n in (d.id, *d.aliases) if n != d.default_target]
+    return ", ".join(f"{t} (or {', '.join(a)})" if a else t for t, a in names.items())
+
+
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "convert",
         help="convert a model for one or more targets",
         description="Convert a model (or the part between --inputs and --outputs) to one or more targets: "
-        "tflite-float, tflite-fp16, tflite-dynamic, tflite-int8, edgetpu, openvino-fp32, openvino-fp16 "
-        "(alias myriad/ncs2), openvino-int8. Writes the models and manifest.json into -o OUTDIR; with several "
+        f"{target_list()}. Writes the models and manifest.json into -o OUTDIR; with several "
         "models, each goes into OUTDIR/<its name>/ and a failing one does not stop the others.",
     )
     add_common(p)

@@ -7,6 +7,7 @@ import re
 import sys
 
 from . import add_common, model_and_options, plan_from
+from ..devices import validator_ids
 from .options import add_calibration_options, add_cut_options, add_edgetpu_options
 
 _CUT_SCOPE = re.compile(r"^edgewizard_cut(_\d+)?/")
@@ -17,7 +18,7 @@ def add_parser(sub) -> None:
         "validate",
         help="check which ops of a model each device can run, before converting",
         description="Judge every op of a model (or of the part between --inputs and --outputs) for each "
-        "device: edgetpu, myriad, openvino:CPU, openvino:GPU, openvino:NPU, tflite:CPU (default: all). "
+        f"device: {', '.join(validator_ids())} (default: all). "
         "Shows where each op runs and why, the Edge TPU partition point and parameter memory, and known "
         "fixes. Exits 0 with the report even when ops are unsupported. --json prints {model, reports: "
         "[{device, title, status, summary, source_of_truth, nodes: [{index, name, op, where, reason, "
