@@ -1,70 +1,36 @@
 """Step 6, Benchmark: run a converted model on a device (here, under another Python, or on another
-machine over ssh) with a live latency plot, running statistics, several runs side by side with
-speed-ups against a baseline, and export (CSV of samples, JSON summary, PNG of the plot)."""
+machine over ssh) with a live latency plot and running statistics; the runs side by side, with
+speed-ups and export, are gui/widgets/bench_runs.py."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Optional
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout,
-                               QHeaderView, QLabel, QLineEdit, QPushButton, QSpinBox, QSplitter,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QLineEdit, QPushButton, QSpinBox, QSplitter, QVBoxLayout, QWidget)
 
 from edgewizard.core.bench.launch import Where
 from edgewizard.core.bench.result import write_csv, write_json
 from edgewizard.core.bench.runner import BenchRequest, BenchRun, default_device
 from edgewizard.core.errors import EdgeWizardError
+from edgewizard.core.plan import bench_key
 
 from ..state import converted_files
+from ..widgets.bench_runs import COLOURS, TABLE, Run, RunTable, fmt
 from .base import WizardPage, preview
 
-DISCOVER = "edgewizard.core.bench.devices:discover"
 DEVICES = (("tflite:CPU", "CPU with TensorFlow Lite (LiteRT)"), ("edgetpu", "Coral Edge TPU"),
            ("openvino:CPU", "Intel CPU with OpenVINO"), ("openvino:GPU", "Intel GPU with OpenVINO"),
            ("openvino:NPU", "Intel NPU with OpenVINO"), ("myriad", "Neural Compute Stick 2 (OpenVINO 2022.3)"))
-COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2")
 STATS = ("count", "first_ms", "median_ms", "p90_ms", "p99_ms", "mean_ms", "min_ms", "max_ms", "throughput_fps")
 PRECISIONS = ((None, "Device default"), ("f32", "float32 (exact)"), ("f16", "float16"), ("bf16", "bfloat16"))
-TABLE = ("Run", "Model", "Device", "Precision", "N", "Median", "p90", "p99", "/s", "First", "Speed-up", "Status")
-TABLE_TIPS = {"Precision": "what the device computed in (OpenVINO reports it; a TensorFlow Lite model runs as it was converted)",
-              "N": "inferences measured", "Median": "ms", "p90": "ms", "p99": "ms",
-              "/s": "inferences per second", "First": "the very first inference, cold (ms)",
-              "Speed-up": "median of the baseline run / median of this run"}
 
 
-def _fmt(v, digits=2) -> str:
-    return "—" if v is None else (f"{v:,}" if isinstance(v, int) else f"{v:.{digits}f}")
-
-
-class Run:
-    """One benchmark run on the page: the core BenchRun, its samples as plotted, its curve."""
-
-    def __init__(self, number: int, bench: BenchRun, colour: str) -> None:
-        import numpy as np
-
-        self.number, self.bench, self.colour = number, bench, colour
-        self.values = np.empty(1024, dtype=np.float64)
-        self.n = 0
-        self.curve = None
-        self.result = None
-
-    def pull(self) -> int:
-        import numpy as np
-
-        new = self.bench.take_new()
-        if new:
-            while self.n + len(new) > len(self.values):
-                self.values = np.resize(self.values, 2 * len(self.values))
-            self.values[self.n:self.n + len(new)] = new
-            self.n += len(new)
-        return len(new)
-
-    @property
-    def label(self) -> str:
-        r = self.bench.request
-        return f"#{self.number} {Path(r.model).name} on {r.device}"
+def bench_settings(req: BenchRequest) -> dict:
+    """What a run's figures depend on besides the file and the device (its bench key's settings)."""
+    return {"count": req.count, "warmup": req.warmup, "threads": req.threads, "precision": req.precision,
+            "data": req.data or "", "where": req.where.label}
 
 
 class BenchmarkPage(WizardPage):
@@ -177,36 +143,13 @@ class BenchmarkPage(WizardPage):
         self.plot_area = QWidget(self)
         QVBoxLayout(self.plot_area).setContentsMargins(0, 0, 0, 0)
         right.addWidget(self.plot_area)
-        compare = QWidget(self)
-        cv = QVBoxLayout(compare)
-        cv.setContentsMargins(0, 0, 0, 0)
-        top = QHBoxLayout()
-        top.addWidget(QLabel("<b>Runs</b> — speed-up against:", self))
-        self.baseline = QComboBox(self)
-        self.baseline.setAccessibleName("Baseline run")
-        self.baseline.setSizeAdjustPolicy(QComboBox.AdjustToContents)
-        top.addWidget(self.baseline, 1)
-        self.export_csv = QPushButton("Export &CSV…", self)
-        self.export_json = QPushButton("Export &JSON…", self)
-        self.export_png = QPushButton("Save &plot…", self)
-        for b in (self.export_csv, self.export_json, self.export_png):
-            b.setEnabled(False)
-            top.addWidget(b)
-        cv.addLayout(top)
-        self.table = QTableWidget(0, len(TABLE), self)
-        self.table.setHorizontalHeaderLabels(TABLE)
-        for c, name in enumerate(TABLE):
-            if name in TABLE_TIPS:
-                self.table.horizontalHeaderItem(c).setToolTip(TABLE_TIPS[name])
-        self.table.verticalHeader().hide()
-        self.table.setEditTriggers(QTableWidget.NoEditTriggers)
-        self.table.setSelectionBehavior(QTableWidget.SelectRows)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.setWordWrap(False)
-        self.table.setAccessibleName("Benchmark runs")
-        cv.addWidget(self.table)
-        right.addWidget(compare)
+        self.compare = RunTable(self.runs, lambda: self.state.output_folder, self.settings,
+                                lambda: self.trace if self._plot_ready else None, self)
+        # the page's names for the comparison's parts, as the tests and scripts use them
+        c = self.compare
+        self.table, self.baseline = c.table, c.baseline
+        self.export_csv, self.export_json, self.export_png = c.export_csv, c.export_json, c.export_png
+        right.addWidget(self.compare)
         right.setSizes([420, 200])
         split.addWidget(right)
         split.setSizes([330, 700])
@@ -218,19 +161,21 @@ class BenchmarkPage(WizardPage):
         self._ticks = 0
         self.start_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
-        self.baseline.currentIndexChanged.connect(self._refresh_table)
-        self.export_csv.clicked.connect(self._export_csv)
-        self.export_json.clicked.connect(self._export_json)
-        self.export_png.clicked.connect(self._export_png)
         self.device.currentIndexChanged.connect(self._pick_model_for_device)
-        self.jobs.finished.connect(self._on_discovered)
-        self.state.conversionChanged.connect(self._fill_models)
+        self._discovery = None  # the device discovery Job, once started
+        self.state.modelChanged.connect(self._plan_changed)
+        self.state.conversionChanged.connect(self._plan_changed)
         self._fill_models()
 
     # -- choices
+    def _plan_changed(self) -> None:
+        """Another model or conversion: only its files are offered, and runs of other files say so."""
+        self._fill_models()
+        self._mark_earlier_runs()
+
     def _fill_models(self) -> None:
         self.model.clear()
-        for path, _ in converted_files(self.state.manifest, self.state.request.output_dir or "."):
+        for path, _ in converted_files(self.state.manifest, self.state.output_folder or "."):
             self.model.addItem(path.name, str(path))
         self.data.clear()
         self.data.addItem("Random inputs", "")
@@ -298,15 +243,48 @@ class BenchmarkPage(WizardPage):
         self.precision.setItemData(0, f"What this {device.split(':')[1]} computes in unless told: {default}" if default
                                    else "What the device computes in unless told", Qt.ToolTipRole)
 
+    def _measured(self, path: str) -> tuple[str, str]:
+        """(sha256 of the file, name of the model it was converted from) for a file of the current
+        conversion; ("", "") for a file picked by hand."""
+        manifest = self.state.manifest
+        for p, target in converted_files(manifest, self.state.output_folder or "."):
+            if str(p) == path:
+                entry = next((f for f in manifest.artifact(target).files if f.name == p.name), None)
+                return (entry.sha256 if entry else ""), Path(self.state.source).name
+        return "", ""
+
+    def _mark_earlier_runs(self) -> None:
+        manifest = self.state.manifest
+        now = {f.sha256 for a in manifest.artifacts for f in a.files} if manifest is not None else set()
+        model = Path(self.state.source).name if self.state.source else ""
+        for run in self.runs:
+            if not run.sha256 or run.sha256 in now:  # a file picked by hand is labelled by its name alone
+                run.earlier = ""
+            elif run.source_name != model:
+                run.earlier = f"earlier model: {run.source_name}"
+            else:
+                run.earlier = "an earlier conversion"
+            if run.curve is not None:
+                run.curve.setOpacity(0.35 if run.earlier else 1.0)
+        self.compare.refresh()
+
     # -- running
     def on_enter(self) -> None:
-        if not self.devices_label.text() and not self.jobs.busy:
-            self.devices_label.setText("Looking for runtimes and accelerators…")
-            self.jobs.start(DISCOVER)
+        # Discovery runs the bench agent in a subprocess of its own: it does not queue behind the worker's
+        # TensorFlow warm-up or a conversion.
+        if self._discovery is None:
+            from edgewizard.core.bench.devices import discover
 
-    def _on_discovered(self, func: str, found) -> None:
-        if func != DISCOVER:
-            return
+            self.devices_label.setText("Looking for runtimes and accelerators…")
+            self._discovery = self.jobs.call(discover)
+            self._discovery.done.connect(self._on_discovered)
+            self._discovery.failed.connect(self._on_discovery_failed)
+
+    def _on_discovery_failed(self, error) -> None:
+        self._discovery = None  # looked for again on the next visit
+        self.devices_label.setText(f"Could not look for devices: {error}")
+
+    def _on_discovered(self, found) -> None:
         self._default_precisions = {d.device: d.default_precision for d in found.devices if d.default_precision}
         self._device_changed()
         ready = [d.title for d in found.devices if d.ready]
@@ -337,16 +315,17 @@ class BenchmarkPage(WizardPage):
             self.banner.show_error(exc)
             return
         self._ensure_plot()
-        run = Run(len(self.runs) + 1, bench, COLOURS[len(self.runs) % len(COLOURS)])
+        sha, source = self._measured(req.model)
+        run = Run(len(self.runs) + 1, bench, COLOURS[len(self.runs) % len(COLOURS)], sha,
+                  bench_key(sha, req.device, bench_settings(req)) if sha else "", source)
         import pyqtgraph as pg
 
         run.curve = self.trace.plot([], [], pen=pg.mkPen(run.colour, width=1), name=run.label)
         self.runs.append(run)
         self.active = run
-        self.baseline.addItem(run.label, run.number)
         self.start_button.setEnabled(False)
         self.stop_button.setEnabled(True)
-        self._refresh_table()
+        self.compare.added(run)
         self.timer.start()
 
     def stop(self) -> None:
@@ -364,7 +343,7 @@ class BenchmarkPage(WizardPage):
         if self._ticks % 8 == 0 or run.bench.done:  # statistics sort all samples: a few times a second
             run.result = run.bench.result()
             self._show_stats(run)
-            self._refresh_table()
+            self.compare.refresh()
         if self._ticks % 15 == 0 or run.bench.done:
             self._draw_histogram(run)
         if run.bench.done:
@@ -377,11 +356,10 @@ class BenchmarkPage(WizardPage):
         self.active = None
         self.start_button.setEnabled(True)
         self.stop_button.setEnabled(False)
-        for b in (self.export_csv, self.export_json, self.export_png):
-            b.setEnabled(True)
+        self.compare.finished()
         run.result = run.bench.result()
         self._show_stats(run)
-        self._refresh_table()
+        self.compare.refresh()
         if run.bench.error is not None:
             said = "kept" in run.bench.error.message  # the runner's own words may say so already
             kept = f" The {run.n} inferences measured before it stopped are kept." if run.n and not said else ""
@@ -390,7 +368,7 @@ class BenchmarkPage(WizardPage):
 
     def _save_for_report(self, run: Run) -> None:
         """bench-<n>.json/.csv in the output folder, where the HTML report picks them up."""
-        folder = Path(self.state.request.output_dir) if self.state.request.output_dir else None
+        folder = Path(self.state.output_folder) if self.state.output_folder else None
         if folder is None or not folder.is_dir() or not run.n:
             return
         try:
@@ -431,58 +409,7 @@ class BenchmarkPage(WizardPage):
     def _show_stats(self, run: Run) -> None:
         d = run.result.to_dict() if run.result else {}
         for key, label in self.stat_labels.items():
-            label.setText(_fmt(d.get(key)))
-
-    def _refresh_table(self) -> None:
-        base = next((r for r in self.runs if r.number == self.baseline.currentData()), None)
-        base_median = base.result.median_ms if base and base.result else None
-        self.table.setRowCount(len(self.runs))
-        for row, run in enumerate(self.runs):
-            res, req = run.result, run.bench.request
-            speed = (f"{base_median / res.median_ms:.2f}×" if base_median and res and res.median_ms else "—")
-            status = res.status if res else "starting"
-            device = req.device if not (req.where.remote or req.where.python) else f"{req.device} ({req.where.label})"
-            precision = res.precision if res and res.precision else "—" if req.device.startswith("openvino:") else "as converted"
-            values = (f"#{run.number}", Path(req.model).name, device, precision,
-                      _fmt(res.count if res else None), _fmt(res and res.median_ms), _fmt(res and res.p90_ms),
-                      _fmt(res and res.p99_ms), _fmt(res and res.throughput_fps, 1),
-                      _fmt(res and res.first_ms), speed, status)
-            for c, v in enumerate(values):
-                item = QTableWidgetItem(str(v))
-                if c == 0:
-                    item.setForeground(Qt.white)
-                    item.setBackground(QColor(run.colour))
-                self.table.setItem(row, c, item)
-
-    # -- export
-    def _selected_run(self) -> Optional[Run]:
-        rows = self.table.selectionModel().selectedRows()
-        if rows:
-            return self.runs[rows[0].row()]
-        return self.runs[-1] if self.runs else None
-
-    def _save_name(self, title: str, suffix: str, filters: str) -> str:
-        run = self._selected_run()
-        start = str(Path(self.state.request.output_dir or self.settings.last_dir("bench") or ".") / f"bench-{run.number}{suffix}")
-        path, _ = QFileDialog.getSaveFileName(self, title, start, filters)
-        return path
-
-    def _export_csv(self) -> None:
-        run = self._selected_run()
-        path = run and self._save_name("Export samples", ".csv", "CSV (*.csv)")
-        if path:
-            write_csv(Path(path), run.bench.samples.snapshot(), run.bench.warmup.snapshot())
-
-    def _export_json(self) -> None:
-        run = self._selected_run()
-        path = run and self._save_name("Export summary", ".json", "JSON (*.json)")
-        if path:
-            write_json(Path(path), run.bench.result())
-
-    def _export_png(self) -> None:
-        path = self.runs and self._save_name("Save plot", ".png", "PNG images (*.png)")
-        if path:
-            self.trace.grab().save(path)
+            label.setText(fmt(d.get(key)))
 
     def shutdown(self) -> None:
         """Stop a running benchmark (window closing)."""

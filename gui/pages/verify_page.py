@@ -16,11 +16,12 @@ from PySide6.QtWidgets import (QButtonGroup, QDoubleSpinBox, QFileDialog, QFormL
 from edgewizard.core.samples import sample_model_path, sample_test_path
 from edgewizard.core.verify import Thresholds, VerifyData, VerifyReport, save
 
-from ..jobs_qt import is_cancel
+from ..jobs_qt import Job, is_cancel
+from ..state import VERIFY as VERIFIED
 from ..state import converted_files
 from .base import WizardPage, preview
 
-VERIFY = "edgewizard.core.verify:verify"
+VERIFY = "edgewizard.core.verify:verify"  # the step the worker runs
 COLUMNS = ("Model file", "Output", "Accuracy", "Change", "Top-1 agreement", "Cosine", "Max |error|", "Mean |error|", "Result")
 FLAGGED = QColor("#fde2e1")
 
@@ -37,8 +38,9 @@ class VerifyPage(WizardPage):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.report: Optional[VerifyReport] = None
-        self._running = False
+        self._job: Optional[Job] = None
+        self._shown: Optional[VerifyReport] = None  # the report the table and detail show
+        self._rows: list = []
         data = QGroupBox("Inputs to compare on", self)
         form = QFormLayout(data)
         kinds = QHBoxLayout()
@@ -138,16 +140,22 @@ class VerifyPage(WizardPage):
         for r in self.kind_radios.values():
             r.toggled.connect(self._kind_changed)
         self.verify_button.clicked.connect(self.start)
-        self.cancel_button.clicked.connect(self.jobs.cancel)
+        self.cancel_button.clicked.connect(lambda: self._job is not None and self._job.cancel())
         self.save_report.clicked.connect(self._save_report)
         self.table.itemSelectionChanged.connect(self._show_detail)
-        self.jobs.progress.connect(self._on_progress)
-        self.jobs.finished.connect(self._on_finished)
-        self.jobs.failed.connect(self._on_failed)
         self.jobs.busyChanged.connect(lambda busy: self.verify_button.setEnabled(not busy))
         self.state.modelChanged.connect(self._model_changed)
-        self.state.conversionChanged.connect(self._conversion_changed)
+        # The page shows the verification of the files on screen only: it looks again whenever the plan
+        # or a result moves (a verification of another model's files is never shown as this one's).
+        for signal in (self.state.modelChanged, self.state.conversionChanged, self.state.verifyChanged):
+            signal.connect(self._refresh)
         self._model_changed()
+        self._refresh()
+
+    @property
+    def report(self) -> Optional[VerifyReport]:
+        """The verification of the current conversion's files, or None."""
+        return self.state.current(VERIFIED)
 
     # -- choices
     def _is_sample(self) -> bool:
@@ -185,16 +193,12 @@ class VerifyPage(WizardPage):
 
     def artifacts(self) -> list[str]:
         # A compiled _edgetpu.tflite runs only on the Edge TPU: there is nothing here to compare it on.
-        return [str(p) for p, _ in converted_files(self.state.manifest, self.state.request.output_dir)
+        return [str(p) for p, _ in converted_files(self.state.manifest, self.state.output_folder)
                 if not p.name.endswith("_edgetpu.tflite")]
 
     # -- running
     def on_enter(self) -> None:
-        self._conversion_changed()
-
-    def _conversion_changed(self) -> None:
-        n = len(self.artifacts())
-        self.message.setText(f"{n} converted model file{'s' if n != 1 else ''} to check." if n else "Convert first.")
+        self._refresh()
 
     def start(self) -> None:
         artifacts = self.artifacts()
@@ -205,23 +209,23 @@ class VerifyPage(WizardPage):
             self.banner.show_message("Another step is still running; wait for it or cancel it first.", "warning")
             return
         self.banner.clear()
-        self._running = True
         self.cancel_button.setEnabled(True)
         self.progress.setValue(0)
         thresholds = Thresholds(min_top1_agreement=self.min_agree.value() / 100, min_cosine=self.min_cos.value())
-        self.jobs.start(VERIFY, self.state.source, self.state.load_options, self.state.selection, artifacts,
-                        self.data(), thresholds)
+        plan = self.state.plan
+        job = self._job = self.jobs.start(VERIFY, self.state.source, self.state.load_options, self.state.selection,
+                                          artifacts, self.data(), thresholds)
+        job.progress.connect(self._on_progress)
+        job.done.connect(lambda report: self._on_finished(report, plan))
+        job.failed.connect(self._on_failed)
 
     def _on_progress(self, fraction, message: str) -> None:
-        if self._running and self.jobs.current == VERIFY:
-            self.message.setText(message)
-            if fraction >= 0:
-                self.progress.setValue(int(1000 * fraction))
+        self.message.setText(message)
+        if fraction >= 0:
+            self.progress.setValue(int(1000 * fraction))
 
-    def _on_failed(self, func: str, error) -> None:
-        if func != VERIFY or not self._running:
-            return
-        self._running = False
+    def _on_failed(self, error) -> None:
+        self._job = None
         self.cancel_button.setEnabled(False)
         if is_cancel(error):
             self.message.setText("Cancelled.")
@@ -229,28 +233,50 @@ class VerifyPage(WizardPage):
             self.message.setText("Verification failed.")
             self.banner.show_error(error)
 
-    def _on_finished(self, func: str, report: VerifyReport) -> None:
-        if func != VERIFY or not self._running:
-            return
-        self._running = False
+    def _on_finished(self, report: VerifyReport, plan) -> None:
+        self._job = None
         self.cancel_button.setEnabled(False)
         self.progress.setValue(1000)
-        self.report = report
+        self.state.set_verify(report, plan)  # the page shows it from the state (_refresh)
+        if self.report is not report:
+            return  # the plan moved on while it ran: it is not this conversion's
+        folder = self.state.output_folder
         try:
-            save(report, self.state.request.output_dir)  # verify.json beside the models, for the report
+            save(report, folder)  # verify.json beside the models, for the report
         except OSError as exc:
-            self.banner.show_message(f"The results could not be saved to {self.state.request.output_dir}: {exc}.", "warning")
-        self.save_report.setEnabled(True)
-        self.show_report(report)
+            self.banner.show_message(f"The results could not be saved to {folder}: {exc}.", "warning")
+
+    def _refresh(self) -> None:
+        """Show the verification of the files on screen, or nothing (saying why an earlier one went)."""
+        if self._job is not None:
+            return  # the running step's progress is on show; its result comes through the state
+        report = self.report
+        if report is not self._shown:
+            self._shown = report
+            self.banner.clear()  # a "Report saved" or a warning about another verification
+            self.save_report.setEnabled(report is not None)
+            self.progress.setValue(1000 if report is not None else 0)
+            self._fill(report)
+        if report is not None:
+            note = f" {report.data.note}" if report.data.note else ""
+            flagged = sum(a.status == "flagged" for a in report.artifacts)
+            verdict = (f"<b style='color:#a61b1b'>{flagged} model file(s) flagged</b>" if flagged
+                       else "<b style='color:#1a7f37'>All converted models agree with the original.</b>")
+            self.message.setText(f"{verdict} Compared on {report.data.description}.{note}")
+            return
+        n = len(self.artifacts())
+        text = f"{n} converted model file{'s' if n != 1 else ''} to check." if n else "Convert first."
+        stale = self.state.stale(VERIFIED)
+        if stale is not None:
+            text += f" The last verification was {stale[1]} — run again."
+        self.message.setText(text)
 
     # -- showing
-    def show_report(self, report: VerifyReport) -> None:
-        note = f" {report.data.note}" if report.data.note else ""
-        flagged = sum(a.status == "flagged" for a in report.artifacts)
-        verdict = (f"<b style='color:#a61b1b'>{flagged} model file(s) flagged</b>" if flagged
-                   else "<b style='color:#1a7f37'>All converted models agree with the original.</b>")
-        self.message.setText(f"{verdict} Compared on {report.data.description}.{note}")
-        rows = [(a, o) for a in report.artifacts for o in (a.outputs or [None])]
+    def _fill(self, report: Optional[VerifyReport]) -> None:
+        """One row per output of each file of `report` (none for None); the detail follows the first row."""
+        rows = [(a, o) for a in report.artifacts for o in (a.outputs or [None])] if report is not None else []
+        self._rows = rows
+        self.table.clearSelection()
         self.table.setRowCount(len(rows))
         for r, (a, o) in enumerate(rows):
             change = None if o is None or o.accuracy_drop is None else -o.accuracy_drop + 0.0  # no "-0.00"
@@ -270,13 +296,18 @@ class VerifyPage(WizardPage):
                 if a.status == "flagged":
                     item.setBackground(FLAGGED)
                 self.table.setItem(r, c, item)
-        self._rows = rows
         if rows:
             self.table.selectRow(0)
+        self._show_detail()  # also when the selection did not move (row 0 before and after)
 
     def _show_detail(self) -> None:
+        """The flags, error histogram and worst samples of the selected row; nothing without one."""
         selected = self.table.selectionModel().selectedRows()
-        if not selected or self.report is None:
+        self.worst.clear()
+        if not selected or selected[0].row() >= len(self._rows):
+            self.flags.setText("")
+            if self.plot is not None:
+                self.plot.clear()
             return
         a, o = self._rows[selected[0].row()]
         parts = []
@@ -288,7 +319,6 @@ class VerifyPage(WizardPage):
         parts += [f"<p>{n}</p>" for n in a.notes]  # e.g. the precision OpenVINO computed in
         self.flags.setText("".join(parts))
         self._plot_histogram(o)
-        self.worst.clear()
         for w in (o.worst if o else []):
             text = f"#{w.index}: {w.original_top1} → {w.artifact_top1}" if w.original_top1 is not None else f"#{w.index}"
             item = QListWidgetItem(text)
@@ -317,7 +347,7 @@ class VerifyPage(WizardPage):
     def _save_report(self) -> None:
         from edgewizard.core.report import write_report
 
-        folder = self.state.request.output_dir
+        folder = self.state.output_folder
         try:
             path = write_report(folder)
         except OSError as exc:
