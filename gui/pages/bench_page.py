@@ -13,24 +13,15 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGridLayout,
 from edgewizard.core.bench.launch import Where
 from edgewizard.core.bench.result import write_csv, write_json
 from edgewizard.core.bench.runner import BenchRequest, BenchRun, default_device
+from edgewizard.core.devices import devices
 from edgewizard.core.errors import EdgeWizardError
-from edgewizard.core.plan import bench_key
 
 from ..state import converted_files
-from ..widgets.bench_runs import COLOURS, TABLE, Run, RunTable, fmt
+from ..widgets.bench_runs import COLOURS, TABLE, Run, RunTable, fmt  # noqa: F401 (TABLE: the tests read it here)
 from .base import WizardPage, preview
 
-DEVICES = (("tflite:CPU", "CPU with TensorFlow Lite (LiteRT)"), ("edgetpu", "Coral Edge TPU"),
-           ("openvino:CPU", "Intel CPU with OpenVINO"), ("openvino:GPU", "Intel GPU with OpenVINO"),
-           ("openvino:NPU", "Intel NPU with OpenVINO"), ("myriad", "Neural Compute Stick 2 (OpenVINO 2022.3)"))
 STATS = ("count", "first_ms", "median_ms", "p90_ms", "p99_ms", "mean_ms", "min_ms", "max_ms", "throughput_fps")
 PRECISIONS = ((None, "Device default"), ("f32", "float32 (exact)"), ("f16", "float16"), ("bf16", "bfloat16"))
-
-
-def bench_settings(req: BenchRequest) -> dict:
-    """What a run's figures depend on besides the file and the device (its bench key's settings)."""
-    return {"count": req.count, "warmup": req.warmup, "threads": req.threads, "precision": req.precision,
-            "data": req.data or "", "where": req.where.label}
 
 
 class BenchmarkPage(WizardPage):
@@ -64,8 +55,10 @@ class BenchmarkPage(WizardPage):
         model_label.setBuddy(self.model)
         form.addRow(model_label, row)
         self.device = QComboBox(self)
-        for key, text in DEVICES:
-            self.device.addItem(text, key)
+        for d in devices():  # the device catalogue's, in its order; the CPU's runtime is chosen first
+            if d.bench:
+                self.device.addItem(d.title, d.bench)
+        self.device.setCurrentIndex(self.device.findData("tflite:CPU"))
         form.addRow("&Device:", self.device)
         self.where_kind = QComboBox(self)
         for key, text in (("here", "This computer"), ("python", "This computer, another Python"),
@@ -316,8 +309,7 @@ class BenchmarkPage(WizardPage):
             return
         self._ensure_plot()
         sha, source = self._measured(req.model)
-        run = Run(len(self.runs) + 1, bench, COLOURS[len(self.runs) % len(COLOURS)], sha,
-                  bench_key(sha, req.device, bench_settings(req)) if sha else "", source)
+        run = Run(len(self.runs) + 1, bench, COLOURS[len(self.runs) % len(COLOURS)], sha, bench.plan_key, source)
         import pyqtgraph as pg
 
         run.curve = self.trace.plot([], [], pen=pg.mkPen(run.colour, width=1), name=run.label)

@@ -16,12 +16,11 @@ from PySide6.QtWidgets import (QButtonGroup, QDoubleSpinBox, QFileDialog, QFormL
 from edgewizard.core.samples import sample_model_path, sample_test_path
 from edgewizard.core.verify import Thresholds, VerifyData, VerifyReport, save
 
-from ..jobs_qt import Job, is_cancel
+from ..jobs_qt import VERIFY, Job, is_cancel
 from ..state import VERIFY as VERIFIED
 from ..state import converted_files
 from .base import WizardPage, preview
 
-VERIFY = "edgewizard.core.verify:verify"  # the step the worker runs
 COLUMNS = ("Model file", "Output", "Accuracy", "Change", "Top-1 agreement", "Cosine", "Max |error|", "Mean |error|", "Result")
 FLAGGED = QColor("#fde2e1")
 

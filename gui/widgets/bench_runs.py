@@ -28,9 +28,9 @@ def fmt(v, digits=2) -> str:
 
 
 class Run:
-    """One benchmark run on the page: the core BenchRun, its samples as plotted, its curve, and what it
-    measured: the artifact's sha256 and bench key (empty for a file picked by hand) and the model file
-    that artifact was converted from."""
+    """One benchmark run on the page: the core BenchRun, its samples as plotted, its curve, its bench key
+    (core/plan.py bench_key), and for a file of a conversion its sha256 as the manifest lists it and the
+    model file it was converted from (both empty for a file picked by hand)."""
 
     def __init__(self, number: int, bench: BenchRun, colour: str, sha256: str = "", key: str = "",
                  source_name: str = "") -> None:
