@@ -37,5 +37,6 @@ def window(qtbot, settings):
     qtbot.addWidget(w)
     w.show()
     yield w
+    w.quit_without_asking()  # a step still running (a failed test) is cancelled, not asked about in a modal box
     w.jobs.shutdown()
     w.sink.uninstall()

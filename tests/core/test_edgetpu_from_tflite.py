@@ -38,11 +38,11 @@ def test_a_float_or_dynamic_range_tflite_is_refused(tflites, tmp_path, name):
 def test_a_full_integer_tflite_goes_to_the_compiler_as_it_is(tflites, tmp_path):
     source = tflites / "digits_cnn_int8.tflite"
     manifest = convert(str(source), LoadOptions(), Selection(), ["edgetpu"], str(tmp_path / "out"), SYNTHETIC)
-    artifact, = manifest["artifacts"]
-    written = tmp_path / "out" / artifact["files"][0]["name"]
+    artifact, = manifest.artifacts
+    written = tmp_path / "out" / artifact.files[0].name
     assert written.read_bytes() == source.read_bytes()
     # Nothing was calibrated here, so no note says it was calibrated on synthetic data.
-    assert not any("synthetic" in n for n in artifact["notes"]), artifact["notes"]
+    assert not any("synthetic" in n for n in artifact.notes), artifact.notes
     assert json.loads((tmp_path / "out" / "manifest.json").read_text())["artifacts"][0]["status"] in ("compiled", "not_compiled")
 
 
