@@ -164,6 +164,7 @@ class ConvertPage(WizardPage):
         self._build_rows()
         self.cancel_button.setEnabled(True)
         self.overall.setValue(0)
+        self.message.setStyleSheet("")
         self.message.setText("Starting the worker…")
         self._flush.start()
         self._shown = None
@@ -217,12 +218,13 @@ class ConvertPage(WizardPage):
         self._show_done(manifest, "Conversion finished.")
 
     def _show_done(self, manifest, message: str, out_of_date: str = "") -> None:
-        self.overall.setValue(1000)
+        self.overall.setValue(0 if out_of_date else 1000)
         self.message.setText(message)
+        self.message.setStyleSheet("color:#8a4b00; font-weight:bold;" if out_of_date else "")
         for t, (_, bar, status) in zip(self._targets, self.rows):
             a = manifest.artifact(t)
-            bar.setValue(100 if a is not None else 0)
-            status.setText("Not run" if a is None else
+            bar.setValue(100 if a is not None and not out_of_date else 0)
+            status.setText("Not run" if a is None else "Out of date" if out_of_date else
                            "Not compiled (see note)" if a.status == "not_compiled" else "Done")
         self._show_results(manifest, out_of_date)
 
@@ -242,6 +244,7 @@ class ConvertPage(WizardPage):
         self.results_box.hide()
         self.overall.setValue(0)
         self.message.setText("")
+        self.message.setStyleSheet("")
         for _, bar, status in self.rows:
             bar.setValue(0)
             status.setText("Waiting")

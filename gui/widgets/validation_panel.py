@@ -150,6 +150,9 @@ class ValidationPanel(QWidget):
         skipped = [r.title for r in everything if r.status == "not_checked"]
         if skipped:
             lines.append(f"<span style='color:#555'>Not checked, no such device on this machine: {', '.join(skipped)}.</span>")
+        if self.out_of_date and self._job is None:
+            self.progress.setValue(0)
+            self.message.setText("")
         if self.out_of_date:
             lines.insert(0, f"<b style='color:#8a4b00'>Out of date: these results are {self.out_of_date} — "
                             "check again.</b>")
