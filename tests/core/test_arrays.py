@@ -64,13 +64,18 @@ def test_members_claiming_a_huge_total_are_refused_from_the_directory(tmp_path):
     assert message.count(". ") == 0  # one sentence
 
 
-def test_a_member_packed_like_a_bomb_is_refused_before_it_is_read_whole(tmp_path):
-    path = tmp_path / "bomb.npz"
+def _packed_bomb(path) -> None:
+    """An .npz whose one member, x.npy (25,000 samples of 32x32x1 float32, 97.7 MB), packs to a few hundred KB."""
     header = {"descr": "<f4", "fortran_order": False, "shape": (25_000, 32, 32, 1)}
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z, z.open("x.npy", "w", force_zip64=True) as f:
         np.lib.format.write_array_header_1_0(f, header)
         for _ in range(25):
             f.write(bytes(32 * 32 * 4) * 1000)
+
+
+def test_a_member_packed_like_a_bomb_is_refused_before_it_is_read_whole(tmp_path):
+    path = tmp_path / "bomb.npz"
+    _packed_bomb(path)
     tracemalloc.start()
     try:
         with ArrayFile(path, "verification data") as f:
@@ -138,11 +143,7 @@ def test_bench_input_data_that_would_unpack_a_bomb_is_refused_before_the_agent_g
     from edgewizard.core.bench.runner import BenchRequest, BenchRun
 
     path = tmp_path / "bomb.npz"
-    header = {"descr": "<f4", "fortran_order": False, "shape": (25_000, 32, 32, 1)}
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z, z.open("x.npy", "w", force_zip64=True) as f:
-        np.lib.format.write_array_header_1_0(f, header)
-        for _ in range(25):
-            f.write(bytes(32 * 32 * 4) * 1000)
+    _packed_bomb(path)
     model = tmp_path / "m.tflite"
     model.write_bytes(b"TFL3" + bytes(64))
     run = BenchRun(BenchRequest(model=str(model), device="tflite:CPU", where=Where(), data=str(path)))
