@@ -6,7 +6,7 @@ that key matches the plan on screen; `stale()` hands back one that no longer mat
 saying why, for a page that shows it greyed. A new model makes every earlier result stale at once."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
@@ -218,4 +218,4 @@ def converted_files(manifest, output_dir: str) -> list[tuple[Path, str]]:
     return [] if manifest is None else manifest.converted_files(output_dir)
 
 
-__all__ = ["STEPS", "ConversionRequest", "WizardState", "converted_files", "default_output_dir", "Outcome", "replace"]
+__all__ = ["STEPS", "ConversionRequest", "WizardState", "converted_files", "default_output_dir", "Outcome"]
