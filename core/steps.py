@@ -29,11 +29,11 @@ def inspect(path: str, load_options: LoadOptions = LoadOptions(), progress: Prog
 def source_of(path: str, load_options: LoadOptions = LoadOptions(), info: ModelInfo | None = None) -> Source:
     """The plan's Source for a model file: from an inspect's ModelInfo when there is one, else by reading the
     file's format and hashing it here (cheap next to loading it)."""
+    if info is not None:
+        return Source(path=str(path), format=info.format, sha256=info.sha256, load_options=load_options)
     from .files import sha256_of
     from .loaders import detect_format
 
-    if info is not None:
-        return Source(path=str(path), format=info.format, sha256=info.sha256, load_options=load_options)
     p = Path(path).expanduser()
     return Source(path=str(path), format=detect_format(p), sha256=sha256_of(p), load_options=load_options)
 

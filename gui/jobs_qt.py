@@ -21,7 +21,6 @@ INSPECT = "edgewizard.core.steps:inspect"
 VALIDATE = "edgewizard.core.steps:validate_plan"
 CONVERT = "edgewizard.core.steps:convert_plan"
 VERIFY = "edgewizard.core.verify:verify"
-WARM_UP = "edgewizard.core.jobs:_import_heavy"
 
 UNKNOWN = -1.0  # progress fraction when a step cannot tell how far it is
 
@@ -129,10 +128,6 @@ class JobController(QObject):
     @property
     def busy(self) -> bool:
         return self._job is not None
-
-    @property
-    def current(self) -> str:
-        return self._job.func if self._job is not None else ""
 
     def warm_up(self) -> None:
         """Start the worker and import TensorFlow there, without waiting (called after the window shows)."""

@@ -217,8 +217,7 @@ class MainWindow(QMainWindow):
         self.close()
 
     def closeEvent(self, event) -> None:
-        if (self._ask_before_quit and self.jobs.busy
-                and self.jobs.current != "edgewizard.core.jobs:_import_heavy"):
+        if self._ask_before_quit and self.jobs.busy:  # a step a page started (the warm-up is not one)
             answer = QMessageBox.question(self, "Quit EdgeWizard?",
                                           "A step is still running. Cancel it and quit?",
                                           QMessageBox.Yes | QMessageBox.No, QMessageBox.No)

@@ -13,6 +13,7 @@ from typing import Any, Optional
 from PySide6.QtCore import QObject, Signal
 
 from edgewizard.core.graph import ModelInfo
+from edgewizard.core.steps import source_of
 from edgewizard.core.plan import (ConvertOptions, LoadOptions, Plan, Selection, Source, conversion_key,
                                   default_output_dir, validation_key)
 
@@ -99,16 +100,11 @@ class WizardState(QObject):
                 signal.emit()
 
     def set_model(self, source: str, load_options: LoadOptions, model: Optional[ModelInfo]) -> None:
-        """A new model: the cut goes, the output folder becomes the new model's default, and every
-        earlier result becomes stale. Devices, targets and conversion options are kept."""
-        sha = getattr(model, "sha256", "") or ""
-        fmt = getattr(model, "format", "") or ""
-        new = Source(path=source, format=fmt, sha256=sha, load_options=load_options) if source else Source()
+        """A new model (as its inspect described it): the cut goes, the output folder becomes the new
+        model's default, and every earlier result becomes stale. Devices, targets and options are kept."""
         self._model = model
-        plan = self._plan.with_source(new)
-        if not source:
-            plan = plan.with_output_dir("")
-        self._set_plan(plan, self.modelChanged, self.selectionChanged, self.requestChanged)
+        new = source_of(source, load_options, model) if source and model is not None else Source()
+        self._set_plan(self._plan.with_source(new), self.modelChanged, self.selectionChanged, self.requestChanged)
 
     def set_selection(self, selection: Selection) -> None:
         if selection != self._plan.selection:
