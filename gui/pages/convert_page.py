@@ -88,6 +88,9 @@ class ConvertPage(WizardPage):
         self.log_toggle.toggled.connect(lambda on: self.log_toggle.setText("Hide &log" if on else "Show &log"))
         self.body.addWidget(self.log_toggle, 0, Qt.AlignLeft)
         self.body.addWidget(self.log, 1)
+        # Takes the spare height only while the files and the log are hidden (they stretch when shown), so a
+        # page with nothing converted yet keeps its rows together at the top.
+        self.body.addStretch(0)
         self._flush = QTimer(self)
         self._flush.setInterval(100)  # append log lines in batches, not one repaint per line
         self._flush.timeout.connect(self._flush_log)
