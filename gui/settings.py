@@ -37,6 +37,13 @@ class Settings:
     def set_value(self, key: str, value) -> None:
         self.q.setValue(key, value)
 
+    def runtime_python(self) -> str:
+        """The interpreter chosen for the NCS2's OpenVINO 2022.3 ("" when none was chosen)."""
+        return str(self.q.value("bench/runtime_python", "") or "")
+
+    def set_runtime_python(self, path: str) -> None:
+        self.q.setValue("bench/runtime_python", path)
+
     def geometry(self) -> Optional[QByteArray]:
         g = self.q.value("window/geometry")
         return g if isinstance(g, QByteArray) else None
