@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
                                QHBoxLayout, QLabel, QLineEdit, QPushButton, QRadioButton, QSpinBox, QTabWidget,
                                QVBoxLayout, QWidget)
@@ -15,16 +14,10 @@ from edgewizard.core.devices import families
 from edgewizard.core.samples import sample_calibration_path, sample_model_path
 
 from ..state import ConversionRequest
+from ..widgets.found_data import FoundData
+from ..widgets.plain_words import TARGET_WORDS  # the precision menu's words for each target
 from ..widgets.validation_panel import ValidationPanel
 from .base import WizardPage, preview
-
-# How the precision menu words each target; the devices, their titles, what they are and which targets
-# each runs come from the device catalogue (core/devices.py).
-TARGET_WORDS = {"edgetpu": "int8", "openvino-fp32": "FP32 (most accurate)", "openvino-fp16": "FP16 (smaller)",
-                "openvino-int8": "INT8 (fastest; needs calibration data)", "tflite-float": "float32 (most accurate)",
-                "tflite-fp16": "float16 weights (half the size)", "tflite-dynamic": "dynamic-range (int8 weights)",
-                "tflite-int8": "full int8 (fastest on small CPUs)"}
-
 
 def _choices():
     """(key, label, help, precisions as (label, target name)) per device family that has targets."""
@@ -112,6 +105,13 @@ class TargetPage(WizardPage):
         path_row.addWidget(self.calib_path, 1)
         path_row.addWidget(self.calib_browse)
         form.addRow("Path:", path_row)
+        # Data found beside the model, offered for a click (never chosen for the person).
+        self.found = FoundData(self, "calibration")
+        form.addRow(self.found.title, self.found)
+        form.setRowVisible(self.found, False)
+        self.found.available.connect(lambda on: form.setRowVisible(self.found, on))
+        self.found.picked.connect(self._use_found)
+        self.calib_path.textChanged.connect(self.found.show_path)
         self.synthetic_warning = QLabel(SYNTHETIC_WARNING, self)
         self.synthetic_warning.setWordWrap(True)
         self.synthetic_warning.setStyleSheet("color:#a61b1b; font-weight:bold;")
@@ -165,6 +165,7 @@ class TargetPage(WizardPage):
         self.body.addWidget(self.tabs, 1)
 
         self.state.modelChanged.connect(self._model_changed)
+        self.state.selectionChanged.connect(self.found.look)  # a new input shape: whether arrays fit changes
         self._restore()
 
     # -- request out
@@ -254,6 +255,12 @@ class TargetPage(WizardPage):
         self.output_dir.setText(self.state.request.output_dir)
         self._loading = False
         self._changed()
+        self.found.look()
+
+    def _use_found(self, candidate) -> None:
+        """The person chose data found beside the model: calibrate with it."""
+        self.calib_radios["array" if candidate.kind == "arrays" else "folder"].setChecked(True)
+        self.calib_path.setText(str(candidate.path))
 
     def _browse_calib(self) -> None:
         kind = next((k for k, r in self.calib_radios.items() if r.isChecked()), "folder")

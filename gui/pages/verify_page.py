@@ -1,6 +1,7 @@
 """Step 5, Verify: run the original and each converted model on the same inputs and show how far
 their answers differ, with plain-words flags and remedies, an error histogram, the worst samples,
-and "Save report" (one self-contained HTML file)."""
+and "Save report" (one self-contained HTML file, saved where the person says). The verdict says what
+the data can show: random inputs and the calibration data are never presented as an all-clear."""
 from __future__ import annotations
 
 import base64
@@ -13,12 +14,17 @@ from PySide6.QtWidgets import (QButtonGroup, QDoubleSpinBox, QFileDialog, QFormL
                                QHeaderView, QLabel, QLineEdit, QListWidget, QListWidgetItem, QProgressBar, QPushButton,
                                QRadioButton, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
+from edgewizard.core.errors import EdgeWizardError
 from edgewizard.core.samples import sample_model_path, sample_test_path
 from edgewizard.core.verify import Thresholds, VerifyData, VerifyReport, save
 
 from ..jobs_qt import VERIFY, Job, is_cancel
 from ..state import VERIFY as VERIFIED
 from ..state import converted_files
+from ..widgets.found_data import FoundData
+from ..widgets.plain_words import plain
+from ..widgets.report_view import ReportSavedBar
+from ..widgets.verify_verdict import STYLES, same_path, verdict
 from .base import WizardPage, preview
 
 COLUMNS = ("Model file", "Output", "Accuracy", "Change", "Top-1 agreement", "Cosine", "Max |error|", "Mean |error|", "Result")
@@ -62,6 +68,12 @@ class VerifyPage(WizardPage):
         row.addWidget(self.data_path, 1)
         row.addWidget(self.browse)
         form.addRow("Data:", row)
+        self.found = FoundData(self, "verify", self._found_note)
+        form.addRow(self.found.title, self.found)
+        form.setRowVisible(self.found, False)
+        self.found.available.connect(lambda on: form.setRowVisible(self.found, on))
+        self.found.picked.connect(self._use_found)
+        self.data_path.textChanged.connect(self.found.show_path)
         limits = QHBoxLayout()
         self.samples = QSpinBox(self)
         self.samples.setRange(1, 100000)
@@ -90,8 +102,11 @@ class VerifyPage(WizardPage):
         self.progress = QProgressBar(self)
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(False)
-        self.message = QLabel(self)
+        self.message = QLabel(self)  # progress while a step runs; the verdict, as a coloured banner, after
         self.message.setWordWrap(True)  # a long verdict (random inputs, what they show) must not widen the window
+        self.message.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.verdict_kind = ""  # the verdict banner's colour: "success", "info", "warning", "error"; "" for none
+        self.report_bar = ReportSavedBar(self)
         self.save_report = QPushButton("&Save report…", self)
         self.save_report.setEnabled(False)
         for w in (self.verify_button, self.cancel_button):
@@ -100,6 +115,7 @@ class VerifyPage(WizardPage):
         run.addWidget(self.save_report)
         self.body.addLayout(run)
         self.body.addWidget(self.message)
+        self.body.addWidget(self.report_bar)
 
         split = QSplitter(Qt.Vertical, self)
         self.table = QTableWidget(0, len(COLUMNS), self)
@@ -144,6 +160,8 @@ class VerifyPage(WizardPage):
         self.table.itemSelectionChanged.connect(self._show_detail)
         self.jobs.busyChanged.connect(lambda busy: self.verify_button.setEnabled(not busy))
         self.state.modelChanged.connect(self._model_changed)
+        self.state.selectionChanged.connect(self.found.look)
+        self.state.requestChanged.connect(self.found.reword)  # which entry is the calibration data
         # The page shows the verification of the files on screen only: it looks again whenever the plan
         # or a result moves (a verification of another model's files is never shown as this one's).
         for signal in (self.state.modelChanged, self.state.conversionChanged, self.state.verifyChanged):
@@ -165,6 +183,17 @@ class VerifyPage(WizardPage):
         self.kind_radios["test"].setVisible(sample)
         (self.kind_radios["test"] if sample else self.kind_radios["calibration"]).setChecked(True)
         self._kind_changed()
+        self.found.look()
+
+    def _found_note(self, candidate) -> str:
+        spec = self.state.request.options.calibration
+        same = any(same_path(src, str(candidate.path)) for _, src in spec.sources)
+        return "used to calibrate the int8 model" if same else ""
+
+    def _use_found(self, candidate) -> None:
+        """The person chose data found beside the model: compare on it."""
+        self.kind_radios["path"].setChecked(True)
+        self.data_path.setText(str(candidate.path))
 
     def _kind_changed(self) -> None:
         path = self.kind_radios["path"].isChecked()
@@ -208,6 +237,7 @@ class VerifyPage(WizardPage):
             self.banner.show_message("Another step is still running; wait for it or cancel it first.", "warning")
             return
         self.banner.clear()
+        self._show_verdict("", "")  # the progress line until the new verdict
         self.cancel_button.setEnabled(True)
         self.progress.setValue(0)
         thresholds = Thresholds(min_top1_agreement=self.min_agree.value() / 100, min_cosine=self.min_cos.value())
@@ -230,7 +260,10 @@ class VerifyPage(WizardPage):
             self.message.setText("Cancelled.")
         else:
             self.message.setText("Verification failed.")
-            self.banner.show_error(error)
+            if isinstance(error, EdgeWizardError):
+                self.banner.show_message(plain(error.message), "error", error.details)
+            else:
+                self.banner.show_error(error)
 
     def _on_finished(self, report: VerifyReport, plan) -> None:
         self._job = None
@@ -252,23 +285,29 @@ class VerifyPage(WizardPage):
         report = self.report
         if report is not self._shown:
             self._shown = report
-            self.banner.clear()  # a "Report saved" or a warning about another verification
+            self.banner.clear()  # a warning about another verification
+            self.report_bar.clear()  # a "Report saved" of another verification
             self.save_report.setEnabled(report is not None)
             self.progress.setValue(1000 if report is not None else 0)
             self._fill(report)
         if report is not None:
-            note = f" {report.data.note}" if report.data.note else ""
-            flagged = sum(a.status == "flagged" for a in report.artifacts)
-            verdict = (f"<b style='color:#a61b1b'>{flagged} model file(s) flagged</b>" if flagged
-                       else "<b style='color:#1a7f37'>All converted models agree with the original.</b>")
-            self.message.setText(f"{verdict} Compared on {report.data.description}.{note}")
+            kind, text = verdict(report, self.state.request.options.calibration)
+            self._show_verdict(kind, text)
             return
+        self._show_verdict("", "")
         n = len(self.artifacts())
         text = f"{n} converted model file{'s' if n != 1 else ''} to check." if n else "Convert first."
         stale = self.state.stale(VERIFIED)
         if stale is not None:
             text += f" The last verification was {stale[1]} — run again."
         self.message.setText(text)
+
+    def _show_verdict(self, kind: str, text: str) -> None:
+        """The verdict as a banner in its colour ("" for none: the plain progress line)."""
+        self.verdict_kind = kind
+        self.message.setStyleSheet(f"QLabel {{{STYLES[kind]} border-radius:4px; padding:6px;}}" if kind else "")
+        if text:
+            self.message.setText(text)
 
     # -- showing
     def _fill(self, report: Optional[VerifyReport]) -> None:
@@ -311,11 +350,11 @@ class VerifyPage(WizardPage):
         a, o = self._rows[selected[0].row()]
         parts = []
         for f in a.flags:
-            remedies = "".join(f"<li>{r}</li>" for r in f.remedies)
-            parts.append(f"<p><b style='color:#a61b1b'>{f.message}</b></p><ul>{remedies}</ul>")
+            remedies = "".join(f"<li>{plain(r)}</li>" for r in f.remedies)
+            parts.append(f"<p><b style='color:#a61b1b'>{plain(f.message)}</b></p><ul>{remedies}</ul>")
         if not a.flags and a.status != "skipped":
             parts.append("<p>No problems found for this file.</p>")
-        parts += [f"<p>{n}</p>" for n in a.notes]  # e.g. the precision OpenVINO computed in
+        parts += [f"<p>{plain(n)}</p>" for n in a.notes]  # e.g. the precision OpenVINO computed in
         self.flags.setText("".join(parts))
         self._plot_histogram(o)
         for w in (o.worst if o else []):
@@ -344,20 +383,26 @@ class VerifyPage(WizardPage):
         self.plot.addItem(pg.BarGraphItem(x=centers, height=h.counts, width=width * 0.9, brush="#4a7bd0"))
 
     def _save_report(self) -> None:
-        from edgewizard.core.report import write_report
+        """Ask where (the output folder's report.html first), write the report there, and offer to open it."""
+        from edgewizard.core.report import REPORT_FILE, write_report
 
-        folder = self.state.output_folder
-        try:
-            path = write_report(folder)
-        except OSError as exc:
-            self.banner.show_message(f"The report could not be written to {folder}: {exc}.", "error")
+        folder = Path(self.state.output_folder)
+        start = folder if folder.is_dir() else Path(self.settings.last_dir("report") or Path.home())
+        chosen, _ = QFileDialog.getSaveFileName(self, "Save report", str(start / REPORT_FILE),
+                                                "Web page (*.html *.htm)")
+        if not chosen:
             return
-        self.last_report = path
-        self.banner.show_message(f"Report saved: {path}", "info")
-        from ..widgets.report_view import show_report
-
-        self.report_dialog = show_report(self, path)
-
+        target = Path(chosen)
+        if target.suffix.lower() not in (".html", ".htm"):
+            target = target.with_name(target.name + ".html")
+        try:
+            path = write_report(folder, target)
+        except (EdgeWizardError, OSError) as exc:
+            why = plain(exc.message) if isinstance(exc, EdgeWizardError) else f"{target}: {exc}"
+            self.banner.show_message(f"The report could not be saved. {why}", "error")
+            return
+        self.settings.set_last_dir("report", str(path.parent))
+        self.report_bar.saved(path)
 
 if __name__ == "__main__":
     import sys
