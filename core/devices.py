@@ -46,8 +46,10 @@ class Device:
 _TFLITE = ("tflite-float", "tflite-fp16", "tflite-dynamic", "tflite-int8")
 _OPENVINO = ("openvino-fp32", "openvino-fp16", "openvino-int8")
 _OPENVINO_FILES = (".xml", ".onnx", ".tflite")
-_MYRIAD_PYTHON = ("a Python 3.7-3.10 environment with openvino 2022.3 (pip install \"openvino==2022.3.*\"), "
-                  "given with --runtime-python")
+# Words that follow "install" (the bench agent also writes "so use ..."): no command-line option here, as the
+# wizard shows it too; the bench command's help names the option that chooses that Python.
+_MYRIAD_PYTHON = ("a Python 3.7-3.10 environment with openvino 2022.3 (pip install \"openvino==2022.3.*\"), and "
+                  "run the benchmark with that Python")
 
 CATALOGUE: tuple[Device, ...] = (
     Device("edgetpu", "Coral Edge TPU", "Edge TPU", ("edgetpu",), "edgetpu", "edgetpu", (".tflite",),

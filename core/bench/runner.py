@@ -216,7 +216,7 @@ class AgentProcess:
                                          f"'ssh {where}' logs in without asking for a password.", details)
             if code == 127 or last.endswith(("not found", "No such file or directory")):
                 return MissingDependency(f"{python} was not found on {where}: install Python 3 there or give the "
-                                         "interpreter's full path with --runtime-python.", details)
+                                         "full path of a Python that is there.", details)
             if any("SyntaxError" in ln for ln in lines):
                 return MissingDependency(f"{python} on {where} cannot run the bench agent, which needs Python 3.6 or later.", details)
             return InternalError(f"The bench agent on {where} stopped before it started ({describe_exit(code)}): {last}", details)

@@ -145,7 +145,7 @@ def remedies(precision: str) -> list[str]:
             "Calibrate with more samples (a few hundred) that look like the data the model will see: every class, "
             "real conditions.",
             "Keep the sensitive layers in float: try tflite-dynamic or tflite-fp16, cut the model before the layers "
-            "that lose most, or leave them out of quantization (an NNCF ignored scope for OpenVINO).",
+            "that lose most, or leave those layers out of quantization.",
             "Quantization-aware training (TensorFlow Model Optimization) gives int8 models that keep float accuracy.",
         ]
     if "dynamic" in precision:
@@ -156,8 +156,8 @@ def remedies(precision: str) -> list[str]:
     if "16" in precision:
         return ["Use the float32 model (tflite-float or openvino-fp32): some models lose too much precision in float16."]
     return [
-        "A float32 conversion should match the original closely; check with real inputs (--data), and report it "
-        "to EdgeWizard's authors if it persists.",
+        "A float32 conversion should match the original closely; check with real inputs rather than random ones, "
+        "and report it to EdgeWizard's authors if it persists.",
     ]
 
 

@@ -82,7 +82,7 @@ def test_missing_remote_python_and_unreachable_host(sshd, models):
     run = BenchRun(BenchRequest(str(models["tflite"]), count=5, where=where(sshd, "/opt/no/python3"))).start()
     assert run.wait(60) and isinstance(run.error, MissingDependency)
     assert run.error.message == (f"/opt/no/python3 was not found on {bench_sshd.HOST_ALIAS}: install Python 3 there "
-                                 "or give the interpreter's full path with --runtime-python.")
+                                 "or give the full path of a Python that is there.")
     cfg = sshd.ssh_config.read_text().replace(f"Port {sshd.port}", "Port 1")  # nothing listens on port 1
     (sshd.ssh_config.parent / "bad_config").write_text(cfg)
     bad = Where(python=sys.executable, ssh_host=bench_sshd.HOST_ALIAS, ssh_config=str(sshd.ssh_config.parent / "bad_config"))

@@ -39,8 +39,8 @@ class TFLiteSession(object):
                     delegates.append(module.load_delegate(lib, {"device": edgetpu_option} if edgetpu_option else {}))
                 except (ValueError, RuntimeError, OSError) as exc:
                     raise AgentError("missing", "The Edge TPU delegate did not load into %s %s (%s): replug the accelerator; "
-                                     "if it persists, libedgetpu and this runtime come from incompatible builds, so use "
-                                     "Google's pycoral/tflite_runtime with --runtime-python." % (self.runtime, self.version, exc))
+                                     "if it persists, libedgetpu and this runtime come from incompatible builds, so run the "
+                                     "benchmark with a Python that has Google's pycoral or tflite_runtime." % (self.runtime, self.version, exc))
                 kwargs["experimental_delegates"] = delegates
             try:
                 self.interpreter = module.Interpreter(model_path=path, **kwargs)
