@@ -1,0 +1,427 @@
+"""The guided setup of the Python that runs the NCS2's OpenVINO 2022.3: the Pythons on this computer with a
+verdict each, a file picker, a check, and (with the person's consent) a private environment made in the
+background with progress and a cancel that leaves nothing half-made. The work is core/bench/runtime_env.py;
+this dialog only presents it. After exec() returns Accepted, ``python_path`` is the interpreter to use."""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+from PySide6.QtCore import QThread, Qt, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFileDialog, QGroupBox, QHBoxLayout,
+                               QHeaderView, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QTreeWidget,
+                               QTreeWidgetItem, QVBoxLayout, QWidget)
+
+from edgewizard.core.bench import runtime_env as rt
+from edgewizard.core.errors import Cancelled
+
+from .error_banner import MessageBanner
+
+VERDICT_WORDS = {
+    rt.Verdict.READY: "Ready for the stick: usable directly",
+    rt.Verdict.HAS_OPENVINO: "Has OpenVINO 2022.3: usable directly",
+    rt.Verdict.SUITABLE: "Suitable: the environment can be made with it",
+    rt.Verdict.NO_VENV: "Not suitable: missing its venv part",
+    rt.Verdict.NO_WHEELS: "Not suitable: no OpenVINO 2022.3 for this computer",
+    rt.Verdict.NOT_64BIT: "Not suitable: 32-bit",
+    rt.Verdict.TOO_NEW: "Not suitable: too new",
+    rt.Verdict.TOO_OLD: "Not suitable: too old",
+    rt.Verdict.BROKEN: "Not suitable: does not run",
+}
+INTRO = ("The Intel Neural Compute Stick 2 needs OpenVINO 2022.3, the last version that supports it, and "
+         "OpenVINO 2022.3 needs Python 3.8, 3.9 or 3.10. EdgeWizard uses that Python only to run benchmarks, "
+         "beside its own. Pick one below that already has OpenVINO 2022.3, or let EdgeWizard make a private "
+         f"environment for it: about {rt.DOWNLOAD_MB} MB is downloaded from the Python package index (about "
+         f"{rt.DISK_MB} MB on disk).")
+_orphans: set = set()  # tasks still running after their dialog closed, kept until they end
+
+
+def remembered_runtime(settings) -> str:
+    """The interpreter remembered for the NCS2's OpenVINO 2022.3, or "" when none is or its file is gone."""
+    path = settings.runtime_python()
+    return path if path and os.path.isfile(path) else ""
+
+
+class _Task(QThread):
+    """Runs one core function ``fn(progress, cancelled)`` off the GUI thread; its signals arrive on it."""
+
+    progressed = Signal(object, str)
+    succeeded = Signal(object)
+    failed = Signal(object)
+
+    def __init__(self, fn: Callable, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.fn = fn
+        self.cancel_event = threading.Event()
+        self.listening = True  # False once its dialog closed: what it reports then goes nowhere
+
+    def run(self) -> None:
+        try:
+            result = self.fn(lambda f, m="": self.progressed.emit(f, m), self.cancel_event.is_set)
+        except BaseException as exc:  # every failure reaches the dialog, none kills the thread silently
+            self.failed.emit(exc)
+        else:
+            self.succeeded.emit(result)
+
+
+class RuntimeSetupDialog(QDialog):
+    """``places``: folders to look in instead of this computer's usual ones; ``env_dir``: where to make the
+    private environment instead of the app-data folder (both for tests and previews)."""
+
+    surveyed = Signal()
+    checked = Signal(object)
+    step_started = Signal(str)  # the title of each step of making the environment, as it starts
+    creation_ended = Signal(str)  # "done", "cancelled" or "failed"
+
+    def __init__(self, settings, parent: Optional[QWidget] = None, *, places: Optional[Sequence[Path]] = None,
+                 env_dir: Optional[Path] = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.places = None if places is None else [Path(p) for p in places]
+        self.env_dir = Path(env_dir) if env_dir else rt.default_env_dir()
+        self.python_path = ""
+        self.found: list[rt.Interpreter] = []
+        self._tasks: list[_Task] = []
+        self._creating: Optional[_Task] = None
+        self.setWindowTitle("Python for the Neural Compute Stick 2")
+        self.resize(860, 660)
+
+        intro = QLabel(INTRO, self)
+        intro.setWordWrap(True)
+        self.banner = MessageBanner(self)
+
+        found_box = QGroupBox("Pythons on this computer", self)
+        self.tree = QTreeWidget(found_box)
+        self.tree.setHeaderLabels(["Python", "What it is good for here", "Where"])
+        self.tree.setRootIsDecorated(False)
+        self.tree.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.tree.setAccessibleName("Pythons found on this computer")
+        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeToContents)
+        self.tree.header().setSectionResizeMode(1, QHeaderView.ResizeToContents)
+        self.tree.header().setStretchLastSection(True)
+        self.tree.setTextElideMode(Qt.ElideMiddle)
+        self.tree.itemSelectionChanged.connect(self._selection_changed)
+        self.status = QLabel("Looking for Pythons…", found_box)
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.advice = QLabel(found_box)
+        self.advice.setWordWrap(True)
+        self.advice.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.advice.setStyleSheet("QLabel { background:#fff4e5; border:1px solid #e8c28c; padding:6px; }")
+        self.advice.hide()
+        self.choose_button = QPushButton("Choose &another…", found_box)
+        self.choose_button.setToolTip("Pick a Python program on this computer, for example one in an environment "
+                                      "that already has OpenVINO 2022.3")
+        self.choose_button.clicked.connect(self._choose_file)
+        self.check_button = QPushButton("&Check", found_box)
+        self.check_button.setToolTip("Ask the selected Python again what it has")
+        self.check_button.clicked.connect(self._check_selected)
+        self.look_button = QPushButton("&Look again", found_box)
+        self.look_button.setToolTip("Look for Pythons again, for example after installing one")
+        self.look_button.clicked.connect(self.look)
+        buttons = QHBoxLayout()
+        for b in (self.choose_button, self.check_button, self.look_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        fv = QVBoxLayout(found_box)
+        fv.addWidget(self.tree, 1)
+        fv.addLayout(buttons)
+        fv.addWidget(self.status)
+        fv.addWidget(self.advice)
+
+        make_box = QGroupBox("Make the private environment", self)
+        self.make_text = QLabel(make_box)
+        self.make_text.setWordWrap(True)
+        self.make_text.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        note = QLabel(rt.STICK_PLUGIN_NOTE, make_box)
+        note.setWordWrap(True)
+        note.setStyleSheet("QLabel { color: palette(placeholder-text); }")
+        self.create_button = QPushButton("C&reate the environment", make_box)
+        self.create_button.clicked.connect(self.create_environment)
+        self.cancel_button = QPushButton("Cancel making it", make_box)
+        self.cancel_button.clicked.connect(self.cancel_creation)
+        self.cancel_button.hide()
+        self.step = QLabel(make_box)
+        self.progress = QProgressBar(make_box)
+        self.progress.setRange(0, 100)
+        self.progress.setAccessibleName("Progress of making the environment")
+        self.log = QPlainTextEdit(make_box)
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(2000)
+        self.log.setAccessibleName("What the setup is doing")
+        self.log.setFixedHeight(self.fontMetrics().lineSpacing() * 6)
+        for w in (self.step, self.progress, self.log):
+            w.hide()
+        row = QHBoxLayout()
+        row.addWidget(self.make_text, 1)
+        row.addWidget(self.create_button)
+        row.addWidget(self.cancel_button)
+        mv = QVBoxLayout(make_box)
+        mv.addLayout(row)
+        mv.addWidget(note)
+        mv.addWidget(self.step)
+        mv.addWidget(self.progress)
+        mv.addWidget(self.log)
+
+        self.button_box = QDialogButtonBox(self)
+        self.use_button = self.button_box.addButton("&Use it", QDialogButtonBox.AcceptRole)
+        self.close_button = self.button_box.addButton("Close", QDialogButtonBox.RejectRole)
+        self.button_box.accepted.connect(self.accept)
+        self.button_box.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addWidget(self.banner)
+        layout.addWidget(found_box, 1)
+        layout.addWidget(make_box)
+        layout.addWidget(self.button_box)
+        self._update_buttons()
+        self.look()
+
+    # --- finding and checking ------------------------------------------------------------------------------
+
+    def look(self) -> None:
+        """Look for Pythons (in the background) and list them with their verdicts."""
+        places, remembered = self.places, remembered_runtime(self.settings)
+
+        def work(progress, cancelled):
+            found = rt.survey(places)
+            known = {os.path.realpath(i.path) for i in found}
+            if remembered and os.path.realpath(remembered) not in known:
+                found.insert(0, rt.check_interpreter(remembered))
+            return found
+
+        self.status.setText("Looking for Pythons…")
+        self.tree.clear()
+        self.advice.hide()
+        self._start(work, self._surveyed)
+        self._update_buttons()
+
+    def _surveyed(self, found: list) -> None:
+        self.found = list(found)
+        self.tree.clear()
+        for i in self.found:
+            self._add_row(i)
+        preferred = remembered_runtime(self.settings)
+        best = next((i for i in self.found if preferred and os.path.realpath(i.path) == os.path.realpath(preferred)),
+                    None) or next((i for i in self.found if i.usable), None) \
+            or next((i for i in self.found if i.can_make_environment), None)
+        if best is not None:
+            self._select(best.path)
+        elif not self.found:
+            self.status.setText("No Python was found.")
+        else:
+            self.status.setText("None of the Pythons found can be used for OpenVINO 2022.3.")
+        self._show_advice()
+        self._update_buttons()
+        self.surveyed.emit()
+
+    def _show_advice(self) -> None:
+        nothing = not any(i.usable or i.can_make_environment for i in self.found)
+        self.advice.setText(rt.no_suitable_advice())
+        self.advice.setVisible(nothing)
+
+    def _add_row(self, i: rt.Interpreter, index: int = -1) -> QTreeWidgetItem:
+        item = QTreeWidgetItem([f"Python {i.version_text}" if i.version else "Python (unknown version)",
+                                VERDICT_WORDS[i.verdict], i.path])
+        item.setData(0, Qt.UserRole, i.path)
+        for col in range(3):
+            item.setToolTip(col, f"{i.path}\n{i.reason}")
+        self.tree.insertTopLevelItem(self.tree.topLevelItemCount() if index < 0 else index, item)
+        return item
+
+    def _row(self, path: str) -> Optional[QTreeWidgetItem]:
+        for n in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(n)
+            if os.path.realpath(item.data(0, Qt.UserRole)) == os.path.realpath(path):
+                return item
+        return None
+
+    def _select(self, path: str) -> None:
+        item = self._row(path)
+        if item is not None:
+            self.tree.setCurrentItem(item)
+            item.setSelected(True)
+
+    def selected(self) -> Optional[rt.Interpreter]:
+        items = self.tree.selectedItems()
+        if not items:
+            return None
+        path = items[0].data(0, Qt.UserRole)
+        return next((i for i in self.found if i.path == path), None)
+
+    def _selection_changed(self) -> None:
+        i = self.selected()
+        if i is None:
+            self.status.setText("Select a Python above.")
+        elif i.usable:
+            self.status.setText(f"{i.reason} {rt.summary(i)}")
+        elif i.can_make_environment:
+            self.status.setText(f"{i.reason} It has no OpenVINO 2022.3 yet: make the private environment below.")
+        else:
+            self.status.setText(f"Not suitable. {i.reason}")
+        self._update_buttons()
+
+    def _choose_file(self) -> None:
+        start = str(Path(self.selected().path).parent) if self.selected() else str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a Python program", start)
+        if path:
+            self.choose_python(path)
+
+    def choose_python(self, path: str) -> None:
+        """Check ``path`` (in the background), add it to the list if new, and select it."""
+        self.status.setText(f"Checking {path}…")
+        self._start(lambda progress, cancelled: rt.check_interpreter(path), self._checked)
+
+    def _check_selected(self) -> None:
+        if self.selected() is not None:
+            self.choose_python(self.selected().path)
+
+    def _checked(self, i: rt.Interpreter) -> None:
+        self.found = [i] + [f for f in self.found if os.path.realpath(f.path) != os.path.realpath(i.path)]
+        old = self._row(i.path)
+        if old is not None:
+            self.tree.takeTopLevelItem(self.tree.indexOfTopLevelItem(old))
+        self._add_row(i, 0)
+        self.tree.clearSelection()
+        self._select(i.path)
+        self._selection_changed()
+        self._show_advice()
+        self.checked.emit(i)
+
+    # --- making the environment ----------------------------------------------------------------------------
+
+    def create_environment(self) -> None:
+        """Make the private environment with the selected Python (the button says so; this is the consent)."""
+        base = self.selected()
+        if base is None or not base.can_make_environment or self._creating is not None:
+            return
+        env_dir = self.env_dir
+        self.banner.clear()
+        self.log.clear()
+        for w in (self.step, self.progress, self.log, self.cancel_button):
+            w.show()
+        self.create_button.hide()
+        self.progress.setValue(0)
+        self._creating = self._start(lambda progress, cancelled: rt.create_environment(base.path, env_dir, progress,
+                                                                                       cancelled),
+                                     self._created, self._creation_failed, self._creation_progress)
+        self._update_buttons()
+
+    def cancel_creation(self) -> None:
+        if self._creating is not None:
+            self._creating.cancel_event.set()
+            self.step.setText("Cancelling: stopping the download and removing what was made…")
+            self.cancel_button.setEnabled(False)
+
+    def _creation_progress(self, fraction, message: str) -> None:
+        if fraction is None:
+            self.progress.setRange(0, 0)  # busy: pip gives no figure while it downloads
+            self.log.appendPlainText(message)
+        else:
+            self.progress.setRange(0, 100)
+            self.progress.setValue(round(100 * fraction))
+            self.step.setText(message)
+            self.step_started.emit(message)
+
+    def _created(self, made: rt.Interpreter) -> None:
+        self._creation_over()
+        self.progress.setRange(0, 100)
+        self.progress.setValue(100)
+        self.step.setText("The environment is ready. Click \"Use it\" to benchmark with it.")
+        self._checked(made)
+        self.creation_ended.emit("done")
+
+    def _creation_failed(self, exc: BaseException) -> None:
+        self._creation_over()
+        self.progress.setRange(0, 100)
+        self.progress.setValue(0)
+        if isinstance(exc, Cancelled):
+            self.step.setText("Cancelled. Nothing was left behind.")
+            self.creation_ended.emit("cancelled")
+            return
+        self.step.setText("Making the environment failed; nothing was left behind.")
+        self.banner.show_error(exc)
+        self.creation_ended.emit("failed")
+
+    def _creation_over(self) -> None:
+        self._creating = None
+        self.cancel_button.hide()
+        self.cancel_button.setEnabled(True)
+        self.create_button.show()
+        self._update_buttons()
+
+    @property
+    def creating(self) -> bool:
+        return self._creating is not None
+
+    # --- plumbing ------------------------------------------------------------------------------------------
+
+    def _update_buttons(self) -> None:
+        i = self.selected()
+        busy = self._creating is not None
+        self.use_button.setEnabled(bool(i and i.usable) and not busy)
+        self.create_button.setEnabled(bool(i and i.can_make_environment) and not busy)
+        for b in (self.choose_button, self.check_button, self.look_button):
+            b.setEnabled(not busy)
+        self.check_button.setEnabled(not busy and i is not None)
+        replaces = " (it replaces the one made before)" if (self.env_dir / "pyvenv.cfg").is_file() else ""
+        if i is not None and i.can_make_environment:
+            self.make_text.setText(f"With Python {i.version_text} ({i.path}), in\n{self.env_dir}{replaces}")
+        else:
+            self.make_text.setText(f"Select a suitable Python above to make it with. It goes in\n{self.env_dir}")
+
+    def _start(self, fn: Callable, done: Callable, failed: Optional[Callable] = None,
+               progress: Optional[Callable] = None) -> _Task:
+        task = _Task(fn, self)
+        failed = failed or self._task_failed
+        task.succeeded.connect(lambda result, t=task: done(result) if t.listening else None)
+        task.failed.connect(lambda exc, t=task: failed(exc) if t.listening else None)
+        if progress is not None:
+            task.progressed.connect(lambda f, m, t=task: progress(f, m) if t.listening else None)
+        task.finished.connect(lambda t=task: self._tasks.remove(t) if t in self._tasks else None)
+        self._tasks.append(task)
+        task.start()
+        return task
+
+    def _task_failed(self, exc: BaseException) -> None:
+        self.banner.show_error(exc)
+        self.status.setText("Something went wrong while asking the Pythons; see the message above.")
+
+    def accept(self) -> None:
+        i = self.selected()
+        if i is None or not i.usable or self._creating is not None:
+            return
+        self.python_path = i.path
+        self.settings.set_runtime_python(i.path)
+        super().accept()
+
+    def done(self, result: int) -> None:
+        """Closing stops a running creation (and waits until its folder is removed); a check still running
+        ends on its own, with nobody listening."""
+        if self._creating is not None:
+            self._creating.cancel_event.set()
+            self._creating.wait()
+            self._creating = None
+        for task in list(self._tasks):
+            task.listening = False
+            if task.isRunning():
+                task.setParent(None)
+                _orphans.add(task)
+                task.finished.connect(lambda t=task: _orphans.discard(t))
+        self._tasks.clear()
+        super().done(result)
+
+
+if __name__ == "__main__":  # a quick look: python -m edgewizard.gui.widgets.runtime_setup
+    import sys
+
+    from PySide6.QtWidgets import QApplication
+
+    from edgewizard.gui.settings import Settings
+
+    app = QApplication(sys.argv)
+    dialog = RuntimeSetupDialog(Settings())
+    print("Accepted:" if dialog.exec() == QDialog.Accepted else "Closed", dialog.python_path)
