@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable, Optional, Sequence
 
@@ -27,7 +27,8 @@ from ..errors import Cancelled, MissingDependency, UserError
 from ..progress import ProgressFn, no_progress
 # The places and the advice are re-exported: callers import everything about the runtime from here.
 from .runtime_places import (ENV_NAME, _hidden_window, default_env_dir, env_python, find_candidates,  # noqa: F401
-                             no_suitable_advice, parse_py_launcher, usual_places, wheels_exist)
+                             no_suitable_advice, parse_py_launcher, python_identity, usual_places,
+                             wheels_exist)
 
 OPENVINO_REQUIREMENT = "openvino==2022.3.*"
 SUPPORTED = ((3, 8), (3, 9), (3, 10))
@@ -177,7 +178,7 @@ def check_interpreter(path: str, timeout: float = PROBE_TIMEOUT) -> Interpreter:
 
 def _judged(i: Interpreter) -> Interpreter:
     verdict, reason = judge(i)
-    return Interpreter(**{**i.__dict__, "verdict": verdict, "reason": reason})
+    return replace(i, verdict=verdict, reason=reason)
 
 
 def judge(i: Interpreter) -> tuple[str, str]:
@@ -207,13 +208,14 @@ def judge(i: Interpreter) -> tuple[str, str]:
     return Verdict.SUITABLE, f"{v}: suitable; EdgeWizard can make the environment with it{other}."
 
 
-def summary(i: Interpreter) -> str:
-    """What a usable interpreter offers, in plain words: its OpenVINO, the devices it sees now, the stick."""
+def summary(i: Interpreter, plugin_note: bool = True) -> str:
+    """What a usable interpreter offers, in plain words: its OpenVINO, the devices it sees now, the stick
+    (and, with ``plugin_note``, why the stick's plugin is missing when it is)."""
     text = f"OpenVINO {i.openvino} works in it. Devices it sees now: {', '.join(i.devices) or 'none'}."
     if i.stick_plugin:
         return text + (" The stick is listed (as MYRIAD) only while it is plugged in, and on Linux only once its "
                        "USB rules are installed: not seeing it now is not an error.")
-    return text + " " + STICK_PLUGIN_NOTE
+    return text + (" " + STICK_PLUGIN_NOTE if plugin_note else "")
 
 
 def survey(places: Optional[Iterable[Path]] = None, timeout: float = PROBE_TIMEOUT) -> list[Interpreter]:

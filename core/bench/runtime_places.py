@@ -116,9 +116,19 @@ def parse_py_launcher(text: str) -> list[Path]:
     return paths
 
 
+def python_identity(path) -> str:
+    """What makes two paths the same Python: the real file, and the virtual environment it runs in (a venv's
+    python is a link to its base interpreter, yet a different Python with different packages)."""
+    p = Path(path)
+    key = os.path.normcase(os.path.realpath(p))
+    if (p.parent.parent / "pyvenv.cfg").is_file():
+        key += "|" + os.path.normcase(os.path.realpath(p.parent.parent))
+    return key
+
+
 def find_candidates(places: Optional[Iterable[Path]] = None) -> list[str]:
     """Python interpreters in ``places`` (default: :func:`usual_places` and, on Windows, the launcher's
-    list), one per real file: python3, python3.10 and a symlink to it count once."""
+    list), one per Python: python3, python3.10 and a symlink to it count once; a venv counts as its own."""
     if places is None:
         paths = [p for d in usual_places() for p in _pythons_in(d)]
         if platform.system() == "Windows":
@@ -127,7 +137,7 @@ def find_candidates(places: Optional[Iterable[Path]] = None) -> list[str]:
         paths = [p for d in places for p in _pythons_in(Path(d))]
     seen, found = set(), []
     for p in paths:
-        key = os.path.normcase(os.path.realpath(p))
+        key = python_identity(p)
         if key not in seen:
             seen.add(key)
             found.append(str(p))

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from PySide6.QtCore import QThread, Qt, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFileDialog, QGroupBox, QHBoxLayout,
                                QHeaderView, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
@@ -22,7 +23,7 @@ from .error_banner import MessageBanner
 VERDICT_WORDS = {
     rt.Verdict.READY: "Ready for the stick: usable directly",
     rt.Verdict.HAS_OPENVINO: "Has OpenVINO 2022.3: usable directly",
-    rt.Verdict.SUITABLE: "Suitable: the environment can be made with it",
+    rt.Verdict.SUITABLE: "Suitable: can make the environment",
     rt.Verdict.NO_VENV: "Not suitable: missing its venv part",
     rt.Verdict.NO_WHEELS: "Not suitable: no OpenVINO 2022.3 for this computer",
     rt.Verdict.NOT_64BIT: "Not suitable: 32-bit",
@@ -86,7 +87,6 @@ class RuntimeSetupDialog(QDialog):
         self._tasks: list[_Task] = []
         self._creating: Optional[_Task] = None
         self.setWindowTitle("Python for the Neural Compute Stick 2")
-        self.resize(860, 660)
 
         intro = QLabel(INTRO, self)
         intro.setWordWrap(True)
@@ -135,7 +135,7 @@ class RuntimeSetupDialog(QDialog):
         self.make_text = QLabel(make_box)
         self.make_text.setWordWrap(True)
         self.make_text.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        note = QLabel(rt.STICK_PLUGIN_NOTE, make_box)
+        self.note = note = QLabel(rt.STICK_PLUGIN_NOTE, make_box)
         note.setWordWrap(True)
         note.setStyleSheet("QLabel { color: palette(placeholder-text); }")
         self.create_button = QPushButton("C&reate the environment", make_box)
@@ -151,7 +151,8 @@ class RuntimeSetupDialog(QDialog):
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(2000)
         self.log.setAccessibleName("What the setup is doing")
-        self.log.setFixedHeight(self.fontMetrics().lineSpacing() * 6)
+        self.log.setMinimumHeight(self.fontMetrics().lineSpacing() * 3)
+        self.log.setMaximumHeight(self.fontMetrics().lineSpacing() * 8)
         for w in (self.step, self.progress, self.log):
             w.hide()
         row = QHBoxLayout()
@@ -178,7 +179,17 @@ class RuntimeSetupDialog(QDialog):
         layout.addWidget(make_box)
         layout.addWidget(self.button_box)
         self._update_buttons()
+        self._fit_screen()
         self.look()
+
+    def _fit_screen(self) -> None:
+        """860 x 660, or less where the screen (at its scaling) is smaller."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        room = screen.availableGeometry() if screen else None
+        width, height = 860, 660
+        if room is not None:
+            width, height = min(width, int(room.width() * 0.95)), min(height, int(room.height() * 0.9))
+        self.resize(width, height)
 
     # --- finding and checking ------------------------------------------------------------------------------
 
@@ -188,8 +199,8 @@ class RuntimeSetupDialog(QDialog):
 
         def work(progress, cancelled):
             found = rt.survey(places)
-            known = {os.path.realpath(i.path) for i in found}
-            if remembered and os.path.realpath(remembered) not in known:
+            known = {rt.python_identity(i.path) for i in found}
+            if remembered and rt.python_identity(remembered) not in known:
                 found.insert(0, rt.check_interpreter(remembered))
             return found
 
@@ -205,15 +216,13 @@ class RuntimeSetupDialog(QDialog):
         for i in self.found:
             self._add_row(i)
         preferred = remembered_runtime(self.settings)
-        best = next((i for i in self.found if preferred and os.path.realpath(i.path) == os.path.realpath(preferred)),
+        best = next((i for i in self.found if preferred and rt.python_identity(i.path) == rt.python_identity(preferred)),
                     None) or next((i for i in self.found if i.usable), None) \
             or next((i for i in self.found if i.can_make_environment), None)
-        if best is not None:
-            self._select(best.path)
-        elif not self.found:
-            self.status.setText("No Python was found.")
+        if best is not None or self.found:
+            self._select((best or self.found[0]).path)  # the first one when none fits: its reason shows
         else:
-            self.status.setText("None of the Pythons found can be used for OpenVINO 2022.3.")
+            self.status.setText("No Python was found.")
         self._show_advice()
         self._update_buttons()
         self.surveyed.emit()
@@ -235,7 +244,7 @@ class RuntimeSetupDialog(QDialog):
     def _row(self, path: str) -> Optional[QTreeWidgetItem]:
         for n in range(self.tree.topLevelItemCount()):
             item = self.tree.topLevelItem(n)
-            if os.path.realpath(item.data(0, Qt.UserRole)) == os.path.realpath(path):
+            if rt.python_identity(item.data(0, Qt.UserRole)) == rt.python_identity(path):
                 return item
         return None
 
@@ -257,7 +266,7 @@ class RuntimeSetupDialog(QDialog):
         if i is None:
             self.status.setText("Select a Python above.")
         elif i.usable:
-            self.status.setText(f"{i.reason} {rt.summary(i)}")
+            self.status.setText(f"{i.reason} {rt.summary(i, plugin_note=False)}")
         elif i.can_make_environment:
             self.status.setText(f"{i.reason} It has no OpenVINO 2022.3 yet: make the private environment below.")
         else:
@@ -280,7 +289,7 @@ class RuntimeSetupDialog(QDialog):
             self.choose_python(self.selected().path)
 
     def _checked(self, i: rt.Interpreter) -> None:
-        self.found = [i] + [f for f in self.found if os.path.realpath(f.path) != os.path.realpath(i.path)]
+        self.found = [i] + [f for f in self.found if rt.python_identity(f.path) != rt.python_identity(i.path)]
         old = self._row(i.path)
         if old is not None:
             self.tree.takeTopLevelItem(self.tree.indexOfTopLevelItem(old))
@@ -304,6 +313,7 @@ class RuntimeSetupDialog(QDialog):
         for w in (self.step, self.progress, self.log, self.cancel_button):
             w.show()
         self.create_button.hide()
+        self.note.hide()  # read before the click; its room goes to the progress while it runs
         self.progress.setValue(0)
         self._creating = self._start(lambda progress, cancelled: rt.create_environment(base.path, env_dir, progress,
                                                                                        cancelled),
@@ -328,27 +338,27 @@ class RuntimeSetupDialog(QDialog):
 
     def _created(self, made: rt.Interpreter) -> None:
         self._creation_over()
-        self.progress.setRange(0, 100)
-        self.progress.setValue(100)
         self.step.setText("The environment is ready. Click \"Use it\" to benchmark with it.")
         self._checked(made)
         self.creation_ended.emit("done")
 
     def _creation_failed(self, exc: BaseException) -> None:
         self._creation_over()
-        self.progress.setRange(0, 100)
-        self.progress.setValue(0)
         if isinstance(exc, Cancelled):
             self.step.setText("Cancelled. Nothing was left behind.")
             self.creation_ended.emit("cancelled")
             return
+        self.log.show()  # what pip said stays readable under the message
+        self.note.hide()
         self.step.setText("Making the environment failed; nothing was left behind.")
         self.banner.show_error(exc)
         self.creation_ended.emit("failed")
 
     def _creation_over(self) -> None:
         self._creating = None
-        self.cancel_button.hide()
+        for w in (self.progress, self.log, self.cancel_button):
+            w.hide()
+        self.note.show()
         self.cancel_button.setEnabled(True)
         self.create_button.show()
         self._update_buttons()
@@ -370,6 +380,11 @@ class RuntimeSetupDialog(QDialog):
         replaces = " (it replaces the one made before)" if (self.env_dir / "pyvenv.cfg").is_file() else ""
         if i is not None and i.can_make_environment:
             self.make_text.setText(f"With Python {i.version_text} ({i.path}), in\n{self.env_dir}{replaces}")
+        elif i is not None and rt.python_identity(i.path) == rt.python_identity(rt.env_python(self.env_dir)):
+            self.make_text.setText(f"The selected Python is EdgeWizard's private environment, in\n{self.env_dir}")
+        elif i is not None and i.usable:
+            self.make_text.setText(f"Not needed: the selected Python already has OpenVINO 2022.3. It would go in\n"
+                                   f"{self.env_dir}")
         else:
             self.make_text.setText(f"Select a suitable Python above to make it with. It goes in\n{self.env_dir}")
 

@@ -61,8 +61,8 @@ def test_python_3_10_is_suitable_and_3_11_is_not_with_the_reason(machine_pythons
 
 
 def test_the_survey_lists_each_real_python_once_best_first(machine_pythons):
-    real = [os.path.realpath(i.path) for i in machine_pythons]
-    assert len(real) == len(set(real)), "python3 and python3.x that are the same file are listed once"
+    same = [rt.python_identity(i.path) for i in machine_pythons]
+    assert len(same) == len(set(same)), "python3 and python3.x that are the same file are listed once"
     order = [rt.Verdict.ORDER.index(i.verdict) for i in machine_pythons]
     assert order == sorted(order)
     assert all(i.reason for i in machine_pythons)
@@ -88,6 +88,17 @@ def test_nothing_suitable_a_fake_named_python_3_11_alone(tmp_path):
     advice = rt.no_suitable_advice()
     assert "No Python 3.8, 3.9 or 3.10 was found" in advice and "Look again" in advice
     assert "--" not in advice
+
+
+def test_a_venv_is_a_python_of_its_own_beside_its_base(tmp_path):
+    """A venv's python is a link to its base interpreter, yet it has its own packages: both are listed."""
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "python3").symlink_to(THIS_PYTHON)
+    (base / "python3.99").symlink_to(THIS_PYTHON)
+    subprocess.run([THIS_PYTHON, "-m", "venv", "--without-pip", str(tmp_path / "venv")], check=True, timeout=120)
+    found = rt.find_candidates([base, tmp_path / "venv" / "bin"])
+    assert [Path(p).parent.name for p in found] == ["base", "bin"]
 
 
 def test_an_empty_place_finds_nothing_and_a_missing_file_is_broken(tmp_path):

@@ -166,6 +166,7 @@ def test_making_the_environment_in_the_dialog_then_using_it(qtbot, settings, py3
         pytest.skip("the package index is not reachable from this machine")
     assert ended.args == ["done"], dialog.banner.text
     assert dialog.selected().path == str(rt.env_python(dest)) and dialog.selected().usable
+    assert py310.path in [r[2] for r in rows(dialog)], "the base Python stays listed beside its new environment"
     assert "Successfully installed" in dialog.log.toPlainText() and "is ready" in dialog.step.text()
     qtbot.mouseClick(dialog.use_button, Qt.LeftButton)
     assert dialog.python_path == str(rt.env_python(dest)) and remembered_runtime(settings) == dialog.python_path
