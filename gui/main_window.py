@@ -7,8 +7,8 @@ import threading
 from pathlib import Path
 from typing import Optional
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox,
                                QPushButton, QStackedWidget, QVBoxLayout, QWidget)
 
@@ -40,6 +40,18 @@ class ErrorSink(QObject):
     def uninstall(self) -> None:
         if hasattr(self, "_old_hook"):
             sys.excepthook, threading.excepthook = self._old_hook, self._old_thread_hook
+
+
+PREFERRED = QSize(1280, 860)  # a first start's size where the screen has room for it
+FRAME = QSize(16, 48)  # what the window manager adds around the window: borders and a title bar
+
+
+def fitting_size(available: QSize, wanted: Optional[QSize] = None) -> QSize:
+    """The window's size on a screen with `available` room (its panels left out): `wanted` (a saved size,
+    else PREFERRED), shrunk so that the window and its title bar fit (1366×768 laptops included)."""
+    wanted = wanted or PREFERRED
+    return QSize(min(wanted.width(), available.width() - FRAME.width()),
+                 min(wanted.height(), available.height() - FRAME.height()))
 
 
 class MainWindow(QMainWindow):
@@ -104,8 +116,10 @@ class MainWindow(QMainWindow):
         geometry = self.settings.geometry()
         if geometry is not None:
             self.restoreGeometry(geometry)
-        else:
-            self.resize(1100, 760)
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is not None:  # a first start, or a size saved on a bigger screen: fit this one
+            size = self.size() if geometry is not None else None
+            self.resize(fitting_size(screen.availableGeometry().size(), size))
 
     # -- navigation
     def page(self, step: str) -> WizardPage:

@@ -30,9 +30,9 @@ ACCELERATORS = (
       ("Edge TPU compiler", "https://coral.ai/docs/edgetpu/compiler/"))),
     (_FAMILY["myriad"],
      "EdgeWizard makes its models (FP16 OpenVINO IR) itself. To run them, the stick needs <b>OpenVINO "
-     "2022.3</b>, the last version that supports it: a separate Python 3.7–3.10 environment with "
-     "<code>pip install \"openvino==2022.3.*\"</code> (on Linux also the stick's udev rules); EdgeWizard "
-     "then benchmarks through that Python (<code>edgewizard bench --runtime-python PATH</code>).",
+     "2022.3</b>, the last version that supports it, in a separate Python 3.7–3.10 environment (on Linux "
+     "also the stick's udev rules). On the Benchmark step, choose the stick and press “Set up…”: EdgeWizard "
+     "finds such a Python on this computer or makes the environment for you, and benchmarks through it.",
      (("OpenVINO 2022.3 installation", "https://docs.openvino.ai/2022.3/openvino_docs_install_guides_overview.html"),)),
     (_FAMILY["openvino"],
      "OpenVINO is included. An Intel GPU also needs Intel's GPU compute runtime (intel-opencl-icd on "

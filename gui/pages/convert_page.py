@@ -1,22 +1,26 @@
 """Step 4, Convert: run the conversion in the worker with a progress bar per target, Cancel, and a
-live log; then the files made, with "Show in folder", or the one-sentence error with its details."""
+live log (the converters' technical chatter hidden unless "Show full log" is ticked); then the files
+made, with "Show in folder", or the one-sentence error with its details."""
 from __future__ import annotations
 
 import time
+from collections import deque
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, QUrl
-from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import (QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QPlainTextEdit,
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (QCheckBox, QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QPlainTextEdit,
                                QProgressBar, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from edgewizard.core.files import human_bytes
 from edgewizard.core.convert.base import get_target
+from edgewizard.core.convert.log_noise import is_noise
 from edgewizard.core.convert.run import finished_since, remove_partials, target_progress
 from edgewizard.core.manifest import partial_manifest
 
 from ..jobs_qt import CONVERT, is_cancel
 from ..state import CONVERSION
+from ..widgets.compact import compact_rows, fit_rows
+from ..widgets.desktop import not_opened, open_with_desktop
 from .base import WizardPage, preview
 
 LOG_LINES = 5000
@@ -34,6 +38,8 @@ class ConvertPage(WizardPage):
         self._started_at = 0.0
         self._targets: list[str] = []
         self._log_buffer: list[str] = []
+        self.full_log: deque[str] = deque(maxlen=LOG_LINES)  # every line; the log view may hide some
+        self._hidden = 0  # lines of the converters' chatter not shown in the log view
         self.summary = QLabel(self)
         self.summary.setWordWrap(True)
         self.body.addWidget(self.summary)
@@ -46,6 +52,7 @@ class ConvertPage(WizardPage):
         self.overall.setRange(0, 1000)
         self.overall.setTextVisible(False)
         self.message = QLabel(self)
+        self.message.hide()  # no empty line under the buttons before a run (see _say)
         row.addWidget(self.convert_button)
         row.addWidget(self.cancel_button)
         row.addWidget(self.overall, 1)
@@ -61,35 +68,50 @@ class ConvertPage(WizardPage):
         self.results_box = QGroupBox("Files made", self)
         rv = QVBoxLayout(self.results_box)
         self.files = QTableWidget(0, 3, self)
-        self.files.setHorizontalHeaderLabels(["File", "Size", "Target"])
+        self.files.setHorizontalHeaderLabels(["File", "Size", "Made for"])
         self.files.verticalHeader().hide()
         self.files.setEditTriggers(QTableWidget.NoEditTriggers)
-        self.files.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
+        compact_rows(self.files)
+        self.files.setTextElideMode(Qt.ElideRight)
+        header = self.files.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.Stretch)
         self.files.setAccessibleName("Files made")
         self.notes = QLabel(self)
         self.notes.setWordWrap(True)
         self.notes.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.show_folder = QPushButton("Show in &folder", self)
-        rv.addWidget(self.files, 1)
+        rv.addWidget(self.files)
         rv.addWidget(self.notes)
         rv.addWidget(self.show_folder, 0, Qt.AlignLeft)
-        self.body.addWidget(self.results_box, 1)
+        self.body.addWidget(self.results_box)
         self.results_box.hide()
 
         self.log_toggle = QPushButton("Show &log", self)
         self.log_toggle.setCheckable(True)
+        self.show_all = QCheckBox("Show f&ull log", self)
+        self.show_all.setToolTip("Also show the converters' technical messages (TensorFlow's and OpenVINO's own "
+                                 "logging), which are hidden otherwise")
+        self.hidden_note = QLabel(self)
+        self.hidden_note.setStyleSheet("color:#555;")
+        log_row = QHBoxLayout()
+        log_row.addWidget(self.log_toggle)
+        log_row.addWidget(self.show_all)
+        log_row.addWidget(self.hidden_note, 1)
         self.log = QPlainTextEdit(self)
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(LOG_LINES)
         self.log.setAccessibleName("Conversion log")
         self.log.setLineWrapMode(QPlainTextEdit.NoWrap)
-        self.log.hide()
-        self.log_toggle.toggled.connect(self.log.setVisible)
-        self.log_toggle.toggled.connect(lambda on: self.log_toggle.setText("Hide &log" if on else "Show &log"))
-        self.body.addWidget(self.log_toggle, 0, Qt.AlignLeft)
+        for w in (self.log, self.show_all, self.hidden_note):
+            w.hide()
+        self.log_toggle.toggled.connect(self._show_log)
+        self.show_all.toggled.connect(self._refill_log)
+        self.body.addLayout(log_row)
         self.body.addWidget(self.log, 1)
-        # Takes the spare height only while the files and the log are hidden (they stretch when shown), so a
-        # page with nothing converted yet keeps its rows together at the top.
+        # Takes the spare height while the log is hidden (it stretches when shown), so the page's rows stay
+        # together at the top instead of spreading over the window's height.
         self.body.addStretch(0)
         self._flush = QTimer(self)
         self._flush.setInterval(100)  # append log lines in batches, not one repaint per line
@@ -138,7 +160,7 @@ class ConvertPage(WizardPage):
             bar = QProgressBar(container)
             bar.setRange(0, 100)
             bar.setValue(0)
-            bar.setAccessibleName(f"{t} progress")
+            bar.setAccessibleName(f"{get_target(t).title}: progress")
             status = QLabel("Waiting", container)
             status.setMinimumWidth(160)
             grid.addWidget(label, i, 0)
@@ -162,13 +184,12 @@ class ConvertPage(WizardPage):
         self.banner.clear()
         self.results_box.hide()
         self.files.setRowCount(0)  # no row of an earlier run may look like this run's
-        self.log.clear()
+        self._clear_log()
         self._targets = list(req.targets)
         self._build_rows()
         self.cancel_button.setEnabled(True)
         self.overall.setValue(0)
-        self.message.setStyleSheet("")
-        self.message.setText("Starting the worker…")
+        self._say("Starting the worker…")
         self._flush.start()
         self._shown = None
         self.state.set_manifest(None)
@@ -182,11 +203,11 @@ class ConvertPage(WizardPage):
 
     def cancel(self) -> None:
         if self._running:
-            self.message.setText("Cancelling…")
+            self._say("Cancelling…")
             self._job.cancel()
 
     def _on_progress(self, fraction, message: str) -> None:
-        self.message.setText(message)
+        self._say(message)
         if fraction < 0:  # UNKNOWN: a message without a figure
             return
         self.overall.setValue(int(1000 * fraction))
@@ -204,9 +225,45 @@ class ConvertPage(WizardPage):
         self._log_buffer.append(line)
 
     def _flush_log(self) -> None:
-        if self._log_buffer:
-            self.log.appendPlainText("\n".join(self._log_buffer))
-            self._log_buffer.clear()
+        if not self._log_buffer:
+            return
+        lines, self._log_buffer = self._log_buffer, []
+        self.full_log.extend(lines)
+        worth = [ln for ln in lines if not is_noise(ln)]
+        self._hidden += len(lines) - len(worth)
+        shown = lines if self.show_all.isChecked() else worth
+        if shown:
+            self.log.appendPlainText("\n".join(shown))
+        self._say_hidden()
+
+    def _clear_log(self) -> None:
+        self.log.clear()
+        self._log_buffer.clear()
+        self.full_log.clear()
+        self._hidden = 0
+        self._say_hidden()
+
+    def _refill_log(self) -> None:
+        lines = self.full_log if self.show_all.isChecked() else [ln for ln in self.full_log if not is_noise(ln)]
+        self.log.setPlainText("\n".join(lines))
+        self._say_hidden()
+
+    def _show_log(self, on: bool) -> None:
+        self.log_toggle.setText("Hide &log" if on else "Show &log")
+        self.log.setVisible(on)
+        self.show_all.setVisible(on)
+        self._say_hidden()
+
+    def _say_hidden(self) -> None:
+        hidden = self._hidden and not self.show_all.isChecked()
+        self.hidden_note.setText(f"{self._hidden} technical message{'s' if self._hidden != 1 else ''} from the "
+                                 "converters hidden." if hidden else "")
+        self.hidden_note.setVisible(bool(hidden) and self.log_toggle.isChecked())
+
+    def _say(self, text: str, style: str = "") -> None:
+        self.message.setText(text)
+        self.message.setStyleSheet(style)
+        self.message.setVisible(bool(text))
 
     def _stop(self) -> None:
         self._job = None
@@ -222,8 +279,7 @@ class ConvertPage(WizardPage):
 
     def _show_done(self, manifest, message: str, out_of_date: str = "") -> None:
         self.overall.setValue(0 if out_of_date else 1000)
-        self.message.setText(message)
-        self.message.setStyleSheet("color:#8a4b00; font-weight:bold;" if out_of_date else "")
+        self._say(message, "color:#8a4b00; font-weight:bold;" if out_of_date else "")
         for t, (_, bar, status) in zip(self._targets, self.rows):
             a = manifest.artifact(t)
             bar.setValue(100 if a is not None and not out_of_date else 0)
@@ -241,13 +297,11 @@ class ConvertPage(WizardPage):
         if current is not None and current is self._shown:
             return  # already on screen, with its log
         self._shown = current
-        self.log.clear()
-        self._log_buffer.clear()
+        self._clear_log()
         self.files.setRowCount(0)
         self.results_box.hide()
         self.overall.setValue(0)
-        self.message.setText("")
-        self.message.setStyleSheet("")
+        self._say("")
         for _, bar, status in self.rows:
             bar.setValue(0)
             status.setText("Waiting")
@@ -278,13 +332,13 @@ class ConvertPage(WizardPage):
             self.state.set_manifest(partial, plan, plan.output_dir)
             self._show_results(partial)
         if is_cancel(error):
-            self.message.setText("Cancelled.")
+            self._say("Cancelled.")
             self.banner.show_message("The conversion was cancelled. Files of targets that had finished were kept; "
                                      "nothing half-written was left.", "info")
         else:
-            self.message.setText("The conversion failed; the files of the targets that finished are kept (below)."
+            self._say("The conversion failed; the files of the targets that finished are kept (below)."
                                  if kept else "The conversion failed.")
-            details = error.details or "\n".join(self.log.toPlainText().splitlines()[-400:])
+            details = error.details or "\n".join(list(self.full_log)[-400:])
             self.banner.show_message(error.message, "error", details)
 
     # -- after
@@ -294,22 +348,28 @@ class ConvertPage(WizardPage):
         for a in manifest.artifacts:
             if a.target not in self._targets:
                 continue
+            title = a.title or get_target(a.target).title  # the Targets rows' words, never the target's id
             for f in a.files:
                 row = files.setdefault(f.name, [f.name, human_bytes(f.size_bytes), []])
-                row[2].append(a.target)
-            notes += [f"<b>{a.target}</b>: {n}" for n in a.notes]
-        rows = [(name, size, ", ".join(t)) for name, size, t in files.values()]
+                row[2].append(title)
+            notes += [f"<b>{title}</b>: {n}" for n in a.notes]
+        rows = [(name, size, "; ".join(t)) for name, size, t in files.values()]
         self.files.setRowCount(len(rows))
         for r, values in enumerate(rows):
             for c, v in enumerate(values):
-                self.files.setItem(r, c, QTableWidgetItem(v))
+                item = QTableWidgetItem(v)
+                item.setToolTip(v)
+                self.files.setItem(r, c, item)
+        fit_rows(self.files, 6)
         self.notes.setText("<br>".join(notes))
         self.files.setEnabled(not out_of_date)  # greyed: made for another cut or other targets
         self.results_box.setTitle("Files made" + (f" (out of date: {out_of_date})" if out_of_date else ""))
         self.results_box.show()
 
     def _show_folder(self) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(self.state.output_folder))
+        folder = self.state.output_folder
+        if not open_with_desktop(folder):
+            self.banner.show_message(not_opened(folder), "warning")
 
 
 if __name__ == "__main__":

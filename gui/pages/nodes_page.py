@@ -8,9 +8,9 @@ from typing import Optional
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-                               QListWidget, QMenu, QPushButton, QSplitter, QTableView, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
+                               QLineEdit, QMenu, QPushButton, QSplitter, QTableView, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
 
 from edgewizard.core.cut import cut_nodes
 from edgewizard.core.errors import UserError
@@ -19,8 +19,10 @@ from edgewizard.core.plan import Selection
 from edgewizard.core.shapes import (cut_inputs, default_shape, parse_static_shape, shape_problem, shape_text,
                                     static_shape, why_not_static)
 
-from ..graph_view import GraphView, converted_models
+from ..graph_view import GraphView
 from ..jobs_qt import INSPECT
+from ..state import converted_files
+from ..widgets.compact import NameList, compact_rows, fit_rows
 from .base import WizardPage, preview
 
 DYNAMIC = QColor("#fff3bf")
@@ -112,9 +114,10 @@ class NodesPage(WizardPage):
         split = QSplitter(Qt.Horizontal, self)
         self.graph_view = GraphView(self)
         split.addWidget(self.graph_view)
-        column = QSplitter(Qt.Vertical, self)
-        left = QWidget(self)
-        lv = QVBoxLayout(left)
+        # The column beside the graph: the node table takes the height; the cut lists are one line each
+        # while empty and the shapes table as tall as its rows, so 1366×768 still shows a dozen nodes.
+        column = QWidget(self)
+        lv = QVBoxLayout(column)
         lv.setContentsMargins(0, 0, 0, 0)
         search_row = QHBoxLayout()
         self.search = QLineEdit(self)
@@ -130,6 +133,7 @@ class NodesPage(WizardPage):
         search_row.addWidget(self.op_filter)
         lv.addLayout(search_row)
         colour_row = QHBoxLayout()
+        colour_row.setContentsMargins(0, 0, 0, 0)
         self.colour_by = QComboBox(self)
         self.colour_by.setAccessibleName("Colour the graph by where each node runs on")
         colour_label = QLabel("&Colour by device:", self)
@@ -149,6 +153,7 @@ class NodesPage(WizardPage):
         self.table.setSelectionMode(QAbstractItemView.ExtendedSelection)
         self.table.setSortingEnabled(False)
         self.table.verticalHeader().hide()
+        compact_rows(self.table)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeToContents)
         self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeToContents)
@@ -167,33 +172,33 @@ class NodesPage(WizardPage):
         buttons.addWidget(self.as_output)
         buttons.addStretch(1)
         lv.addLayout(buttons)
-        column.addWidget(left)
 
-        right = QWidget(self)
-        rv = QVBoxLayout(right)
-        rv.setContentsMargins(0, 0, 0, 0)
-        self.inputs_list, in_box = self._chosen_box("Cut inputs", "the model's own inputs")
-        self.outputs_list, out_box = self._chosen_box("Cut outputs", "the model's own outputs")
-        rv.addWidget(in_box)
-        rv.addWidget(out_box)
-        shape_box = QGroupBox("Input shapes", self)
-        sv = QVBoxLayout(shape_box)
+        cuts = QFormLayout()
+        cuts.setLabelAlignment(Qt.AlignLeft | Qt.AlignTop)
+        self.cut_inputs = NameList("Cut inputs", "the model's own inputs", self)
+        self.cut_outputs = NameList("Cut outputs", "the model's own outputs", self)
+        self.inputs_list, self.outputs_list = self.cut_inputs.list, self.cut_outputs.list
+        cuts.addRow("Cut inputs:", self.cut_inputs)
+        cuts.addRow("Cut outputs:", self.cut_outputs)
+        lv.addLayout(cuts)
+        shapes_label = QLabel("Input shapes:", self)
+        lv.addWidget(shapes_label)
         self.shapes = QTableWidget(0, 2, self)
         self.shapes.setHorizontalHeaderLabels(["Input", "Shape (e.g. 1,224,224,3)"])
         self.shapes.verticalHeader().hide()
+        compact_rows(self.shapes)
         self.shapes.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
         self.shapes.horizontalHeader().setSectionResizeMode(1, QHeaderView.Stretch)
         self.shapes.setAccessibleName("Input shapes")
-        sv.addWidget(self.shapes)
-        hint = QLabel("Yellow: a size the model leaves open; type the size you will feed.", self)
-        hint.setWordWrap(True)
-        hint.setStyleSheet("color:#555;")
-        sv.addWidget(hint)
-        rv.addWidget(shape_box, 1)
+        shapes_label.setBuddy(self.shapes)
+        lv.addWidget(self.shapes)
+        self.shapes_hint = QLabel("Yellow: a size the model leaves open; type the size you will feed.", self)
+        self.shapes_hint.setWordWrap(True)
+        self.shapes_hint.setStyleSheet("color:#555;")
+        self.shapes_hint.hide()  # only while a yellow cell is there
+        lv.addWidget(self.shapes_hint)
         self.reset = QPushButton("&Whole model (clear choices)", self)
-        rv.addWidget(self.reset)
-        column.addWidget(right)
-        column.setSizes([330, 300])
+        lv.addWidget(self.reset)
         split.addWidget(column)
         split.setStretchFactor(0, 1)
         split.setSizes([520, 400])
@@ -207,6 +212,8 @@ class NodesPage(WizardPage):
         self.as_input.clicked.connect(lambda: self._mark("input"))
         self.as_output.clicked.connect(lambda: self._mark("output"))
         self.reset.clicked.connect(lambda: self.state.set_selection(Selection()))
+        self.cut_inputs.removeRequested.connect(self._remove)
+        self.cut_outputs.removeRequested.connect(self._remove)
         self.search.textChanged.connect(self.proxy.setFilterFixedString)
         self.op_filter.currentIndexChanged.connect(lambda i: self.proxy.set_op(self.op_filter.itemData(i) or ""))
         self.shapes.itemChanged.connect(self._shape_edited)
@@ -253,24 +260,6 @@ class NodesPage(WizardPage):
         point = report.partition_point
         self.graph_view.mark_partition(point.source_node if point is not None else None)
 
-    def _chosen_box(self, title: str, empty: str):
-        box = QGroupBox(title, self)
-        v = QVBoxLayout(box)
-        lst = QListWidget(self)
-        lst.setAccessibleName(title)
-        lst.setMaximumHeight(110)
-        lst.setToolTip(f"Empty means {empty}. Delete removes the selected entry.")
-        remove = QPushButton("Remove", self)
-        remove.setAccessibleName(f"Remove from {title.lower()}")
-        remove.clicked.connect(lambda: self._remove(lst))
-        lst.addAction(QAction("Remove", lst, shortcut=QKeySequence.Delete, triggered=lambda: self._remove(lst)))
-        row = QHBoxLayout()
-        row.addWidget(QLabel(f"<i>empty = {empty}</i>", self), 1)
-        row.addWidget(remove)
-        v.addWidget(lst)
-        v.addLayout(row)
-        return lst, box
-
     # -- model and selection in, selection out
     @property
     def graph(self) -> Optional[Graph]:
@@ -295,7 +284,9 @@ class NodesPage(WizardPage):
 
     # -- the graph view, kept in sync with the table
     def _conversion_changed(self) -> None:
-        self.graph_view.set_sources(self.state.source, converted_models(self.state.manifest, self.state.request.output_dir))
+        # Named by their files only: "digits_cnn_int8.tflite" says what it is; a target's id would not.
+        files = converted_files(self.state.manifest, self.state.request.output_dir)
+        self.graph_view.set_sources(self.state.source, [(f"Converted: {path.name}", str(path)) for path, _ in files])
 
     def _graph_drawn(self) -> None:
         # A TF2 SavedModel is drawn as its saved functions (StatefulPartitionedCall ...), whose names
@@ -367,8 +358,7 @@ class NodesPage(WizardPage):
         self.banner.clear()
         self.state.set_selection(Selection(tuple(ins), tuple(outs), sel.shapes))
 
-    def _remove(self, lst: QListWidget) -> None:
-        gone = {i.text() for i in lst.selectedItems()} or ({lst.currentItem().text()} if lst.currentItem() else set())
+    def _remove(self, gone: set) -> None:
         sel = self.state.selection
         self.state.set_selection(Selection(tuple(n for n in sel.inputs if n not in gone),
                                            tuple(n for n in sel.outputs if n not in gone), sel.shapes))
@@ -387,10 +377,8 @@ class NodesPage(WizardPage):
         self._updating = True
         self._rejected.clear()  # the table shows the plan's shapes again
         try:
-            self.inputs_list.clear()
-            self.inputs_list.addItems(list(sel.inputs))
-            self.outputs_list.clear()
-            self.outputs_list.addItems(list(sel.outputs))
+            self.cut_inputs.set_names(sel.inputs)
+            self.cut_outputs.set_names(sel.outputs)
             marks = {n: "input" for n in sel.inputs}
             marks.update({n: "output" for n in sel.outputs})
             self.model.set_marks(marks)
@@ -409,6 +397,8 @@ class NodesPage(WizardPage):
                     shape.setToolTip(f"The model leaves dimensions open ({t.shape_text()}); give every size.")
                 self.shapes.setItem(r, 0, name)
                 self.shapes.setItem(r, 1, shape)
+            fit_rows(self.shapes, 4)
+            self.shapes_hint.setVisible(any(why_not_static(default_shape(t)) for t in self.tensors))
         finally:
             self._updating = False
 
