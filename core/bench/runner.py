@@ -121,7 +121,10 @@ class AgentProcess:
         if not self.where.remote:
             # Its own folder, removed in finish(): what a killed agent was writing goes with it.
             self.tmp = tempdirs.mkdtemp("agent-")
-            extra["env"] = {**os.environ, **tempdirs.child_env(self.tmp)}
+            # Another interpreter gets none of this Python's search paths (a frozen app's library path put back).
+            from .runtime_env import child_env
+            base = child_env() if self.where.python else os.environ
+            extra["env"] = {**base, **tempdirs.child_env(self.tmp)}
         try:
             self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **extra)
         except FileNotFoundError:

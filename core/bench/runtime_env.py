@@ -6,7 +6,9 @@ Found on the package index (2026-12): openvino 2022.3.0-2022.3.2 wheels exist fo
 x86-64 Linux, x86-64 Windows and macOS (x86-64 and arm64), none for ARM Linux (Raspberry Pi). They pin numpy
 themselves (2022.3.0: <=1.23.4, 2022.3.2: <1.25), so numpy 2 never gets in. None of them carries the
 MYRIAD (NCS2) plugin: Intel ships it only in its own OpenVINO 2022.3 download, under another licence
-(openvinotoolkit/openvino#20660). The check below therefore asks OpenVINO itself whether the plugin loads."""
+(openvinotoolkit/openvino#20660). An environment made here therefore runs OpenVINO 2022.3 on the CPU only;
+runtime_archive.py makes the one for the stick from Intel's download. The check asks OpenVINO itself whether
+the stick's plugin loads."""
 from __future__ import annotations
 
 import json
@@ -26,7 +28,8 @@ from typing import Callable, Iterable, Optional, Sequence
 from ..errors import Cancelled, MissingDependency, UserError
 from ..progress import ProgressFn, no_progress
 # The places and the advice are re-exported: callers import everything about the runtime from here.
-from .runtime_places import (ENV_NAME, _hidden_window, default_env_dir, env_python, find_candidates,  # noqa: F401
+from .runtime_places import (ARCHIVE_ENV_NAME, ENV_NAME, _hidden_window, archive_env_dir,  # noqa: F401
+                             default_env_dir, env_python, find_candidates, is_launcher, launcher_path,
                              no_suitable_advice, parse_py_launcher, python_identity, usual_places,
                              wheels_exist)
 
@@ -35,11 +38,14 @@ SUPPORTED = ((3, 8), (3, 9), (3, 10))
 DOWNLOAD_MB = 55  # measured on x86-64 Linux, Python 3.10: openvino 2022.3.2 36.5 MB + numpy 1.24.4 17.3 MB
 DISK_MB = 210  # the environment on disk afterwards
 PROBE_TIMEOUT = 30.0
+CPU_ONLY = "OpenVINO 2022.3 on this computer's CPU (no Neural Compute Stick plugin)"
 STICK_PLUGIN_NOTE = (
     "OpenVINO 2022.3 from the package index does not include the plugin for the Neural Compute Stick 2: "
-    "Intel ships that plugin only in its own OpenVINO 2022.3 download, under a different licence. An "
-    "environment made here runs OpenVINO 2022.3 on this computer's CPU; for the stick itself, Intel's own "
-    "OpenVINO 2022.3 download is needed.")
+    "Intel ships that plugin only in its own OpenVINO 2022.3 download, under a different licence. So an "
+    "environment made from the package index gives " + CPU_ONLY + "; for the stick itself, use Intel's "
+    "own OpenVINO 2022.3 download.")
+# What OpenVINO says when a device's plugin is not part of it at all (the package index's wheels).
+_NOT_REGISTERED = ("is not registered", "not found in the list of registered devices")
 
 
 class Verdict:
@@ -74,6 +80,7 @@ class Interpreter:
     stick_error: str = ""  # OpenVINO's words when it does not
     devices: tuple = ()  # Core().available_devices, when openvino 2022.3 imported
     error: str = ""  # why it could not be run or asked
+    launcher: bool = False  # a launcher script for Intel's OpenVINO 2022.3 folder, not a Python of its own
     verdict: str = Verdict.BROKEN
     reason: str = ""
 
@@ -90,8 +97,15 @@ class Interpreter:
     def can_make_environment(self) -> bool:
         return self.verdict == Verdict.SUITABLE
 
+    @property
+    def plugin_missing(self) -> bool:
+        """OpenVINO 2022.3 works but has no stick plugin at all (the package index's OpenVINO)."""
+        return not self.stick_plugin and (not self.stick_error or any(n in self.stick_error for n in _NOT_REGISTERED))
 
-# Runs under whatever is probed, Python 2.7 included (so an old one is judged "too old", not "broken").
+
+# Runs under whatever is probed, Python 2.7 included (so an old one is judged "too old", not "broken"). It goes
+# over stdin behind a one-line -c: a launcher script (a Windows .cmd above all) passes one plain line on safely.
+_PROBE_BOOTSTRAP = "import sys;exec(sys.stdin.read())"
 _PROBE = r"""
 import json, platform, struct, sys
 def has(name):
@@ -154,26 +168,30 @@ def check_interpreter(path: str, timeout: float = PROBE_TIMEOUT) -> Interpreter:
     """Run ``path`` once (an argument list, a time limit) to learn its version, bitness, venv/pip, and
     whether it imports openvino 2022.3 with the stick's plugin; then judge it."""
     path = str(path)
+    launcher = is_launcher(path)
     if not os.path.isfile(path):
-        return _judged(Interpreter(path=path, error="There is no file there."))
+        return _judged(Interpreter(path=path, launcher=launcher, error="There is no file there."))
     try:
-        out = subprocess.run([path, "-c", _PROBE], capture_output=True, text=True, timeout=timeout,
-                             stdin=subprocess.DEVNULL, env=child_env(), encoding="utf-8", errors="replace",
+        out = subprocess.run([path, "-c", _PROBE_BOOTSTRAP], input=_PROBE, capture_output=True, text=True,
+                             timeout=timeout, env=child_env(), encoding="utf-8", errors="replace",
                              **_hidden_window())
     except subprocess.TimeoutExpired:
-        return _judged(Interpreter(path=path, error=f"It did not answer within {timeout:.0f} seconds."))
+        return _judged(Interpreter(path=path, launcher=launcher,
+                                   error=f"It did not answer within {timeout:.0f} seconds."))
     except OSError as exc:
-        return _judged(Interpreter(path=path, error=f"It could not be started ({exc.strerror or exc})."))
+        return _judged(Interpreter(path=path, launcher=launcher,
+                                   error=f"It could not be started ({exc.strerror or exc})."))
     line = next((ln for ln in out.stdout.splitlines() if ln.startswith("EDGEWIZARD-PROBE ")), "")
     if not line:
         last = (out.stderr.strip().splitlines() or ["it printed nothing"])[-1]
-        return _judged(Interpreter(path=path, error=f"It is not a Python that could be asked ({last[:200]})."))
+        what = "It did not start" if launcher else "It is not a Python that could be asked"
+        return _judged(Interpreter(path=path, launcher=launcher, error=f"{what} ({last[:200]})."))
     info = json.loads(line.split(" ", 1)[1])
     return _judged(Interpreter(
         path=path, version=tuple(info["version"]), bits=int(info["bits"]), system=info["system"],
         machine=info["machine"], venv=bool(info["venv"]), pip=bool(info["pip"]), openvino=info["openvino"],
         openvino_error=info["openvino_error"], stick_plugin=bool(info["stick_plugin"]), stick_error=info["stick_error"],
-        devices=tuple(info["devices"])))
+        devices=tuple(info["devices"]), launcher=launcher))
 
 
 def _judged(i: Interpreter) -> Interpreter:
@@ -188,9 +206,15 @@ def judge(i: Interpreter) -> tuple[str, str]:
     v = f"Python {i.version[0]}.{i.version[1]}"
     if i.openvino.startswith("2022.3"):
         if i.stick_plugin:
-            return Verdict.READY, f"Has OpenVINO {i.openvino} with the stick's plugin: usable directly."
-        return Verdict.HAS_OPENVINO, (f"Has OpenVINO {i.openvino}: usable directly, but without the stick's plugin "
-                                      "(see the note below).")
+            return Verdict.READY, f"Has OpenVINO {i.openvino} with the stick's plugin: ready for the stick."
+        if i.plugin_missing:
+            return Verdict.HAS_OPENVINO, (f"Has OpenVINO {i.openvino} without the stick's plugin: it runs on this "
+                                          "computer's CPU only.")
+        return Verdict.HAS_OPENVINO, (f"Has OpenVINO {i.openvino}, but the stick's plugin does not load: "
+                                      f"{i.stick_error}")
+    if i.launcher:  # the environment for Intel's folder whose OpenVINO no longer starts (the folder moved?)
+        return Verdict.BROKEN, ("Intel's OpenVINO 2022.3 does not start through it: "
+                                f"{i.openvino_error or 'openvino is missing'}. Choose Intel's folder again.")
     if tuple(i.version[:2]) < SUPPORTED[0]:
         return Verdict.TOO_OLD, f"{v} is too old: OpenVINO 2022.3 needs Python 3.8, 3.9 or 3.10."
     if tuple(i.version[:2]) > SUPPORTED[-1]:
@@ -213,9 +237,14 @@ def summary(i: Interpreter, plugin_note: bool = True) -> str:
     (and, with ``plugin_note``, why the stick's plugin is missing when it is)."""
     text = f"OpenVINO {i.openvino} works in it. Devices it sees now: {', '.join(i.devices) or 'none'}."
     if i.stick_plugin:
-        return text + (" The stick is listed (as MYRIAD) only while it is plugged in, and on Linux only once its "
-                       "USB rules are installed: not seeing it now is not an error.")
-    return text + (" " + STICK_PLUGIN_NOTE if plugin_note else "")
+        seen = ("The stick is plugged in and seen." if any(d.startswith("MYRIAD") for d in i.devices) else
+                "The stick's plugin loads. The stick itself is listed (as MYRIAD) only while it is plugged in, "
+                "and on Linux only once its USB rules are installed: not seeing it now is not an error.")
+        return f"{text} {seen}"
+    if not i.plugin_missing:
+        return (f"{text} The stick's plugin is there but does not load: {i.stick_error} On Linux it needs the "
+                "libusb library (the package libusb-1.0-0).")
+    return text + (" " + STICK_PLUGIN_NOTE if plugin_note else " It has no plugin for the stick: CPU only.")
 
 
 def survey(places: Optional[Iterable[Path]] = None, timeout: float = PROBE_TIMEOUT) -> list[Interpreter]:
@@ -350,6 +379,9 @@ _FAILURES = (
     (("ensurepip is not available", "No module named ensurepip", "No module named venv"),
      "This Python cannot make environments: its venv part is missing (on Debian or Ubuntu install the "
      "package named like python3.10-venv), or choose another Python."),
+    (("No matching distribution found for numpy", "satisfies the requirement numpy"),
+     "The package index has no numpy that OpenVINO 2022.3 can use for this Python on this computer: choose a "
+     "Python 3.8, 3.9 or 3.10."),
     (("No matching distribution found for openvino", "Could not find a version that satisfies"),
      "The package index has no OpenVINO 2022.3 for this Python on this computer: choose a 64-bit Python "
      "3.8, 3.9 or 3.10."),

@@ -13,6 +13,10 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 ENV_NAME = "openvino-2022.3"
+ARCHIVE_ENV_NAME = "openvino-2022.3-intel"  # the environment beside Intel's own OpenVINO 2022.3 folder
+# The script in that environment that sets what Intel's setupvars sets, then runs the environment's Python.
+LAUNCHER_NAMES = {"Windows": "edgewizard-python.cmd"}
+LAUNCHER_NAME = "edgewizard-python"
 # Where the package index has openvino 2022.3 wheels, as (platform.system(), platform.machine().lower()).
 _WHEEL_PLATFORMS = {("Linux", "x86_64"), ("Linux", "amd64"), ("Windows", "amd64"), ("Windows", "x86_64"),
                     ("Darwin", "x86_64"), ("Darwin", "arm64")}
@@ -45,6 +49,23 @@ def default_env_dir(system: Optional[str] = None, environ: Optional[dict] = None
         xdg = environ.get("XDG_DATA_HOME", "")
         base = Path(xdg) if xdg and os.path.isabs(xdg) else home / ".local" / "share"
     return base / "EdgeWizard" / "runtimes" / ENV_NAME
+
+
+def archive_env_dir(system: Optional[str] = None, environ: Optional[dict] = None,
+                    home: Optional[Path] = None) -> Path:
+    """Where the environment for Intel's OpenVINO 2022.3 folder goes: beside the package-index one."""
+    return default_env_dir(system, environ, home).parent / ARCHIVE_ENV_NAME
+
+
+def launcher_path(env_dir: Path, system: Optional[str] = None) -> Path:
+    """The launcher script inside an environment made for Intel's OpenVINO 2022.3 folder."""
+    system = system or platform.system()
+    return env_python(env_dir, system).parent / LAUNCHER_NAMES.get(system, LAUNCHER_NAME)
+
+
+def is_launcher(path) -> bool:
+    """Whether ``path`` is such a launcher (by its name: it is a script, not a Python of its own)."""
+    return Path(path).name.lower() in {LAUNCHER_NAME, *LAUNCHER_NAMES.values()}
 
 
 def env_python(env_dir: Path, system: Optional[str] = None) -> Path:
@@ -144,8 +165,6 @@ def find_candidates(places: Optional[Iterable[Path]] = None) -> list[str]:
     return found
 
 
-
-
 def no_suitable_advice(system: Optional[str] = None, machine: Optional[str] = None,
                        distro: Optional[str] = None) -> str:
     """One plain paragraph: what to install on this computer when no Python 3.8-3.10 was found."""
@@ -153,27 +172,31 @@ def no_suitable_advice(system: Optional[str] = None, machine: Optional[str] = No
     machine = (machine or platform.machine()).lower()
     if not wheels_exist(system, machine):
         return (f"There is no OpenVINO 2022.3 for this kind of computer ({system} on {machine}) on the package "
-                "index, so EdgeWizard cannot make the environment here. Benchmark the stick on an x86-64 "
-                "Windows, Linux or Mac computer instead, or install Intel's own OpenVINO 2022.3 download for "
-                "this computer and choose its Python with \"Choose another…\".")
-    start = "No Python 3.8, 3.9 or 3.10 was found. "
+                "index, so EdgeWizard cannot make that environment here. Intel's own OpenVINO 2022.3 download has "
+                "one (for a Raspberry Pi too): unpack it and click \"Use Intel's OpenVINO 2022.3 folder…\".")
+    return "No Python 3.8, 3.9 or 3.10 was found. " + install_python_advice("3.10", system, distro)
+
+
+def install_python_advice(version: str = "3.10", system: Optional[str] = None, distro: Optional[str] = None) -> str:
+    """What to install for Python ``version`` on this kind of computer, ending with "Look again"."""
+    system = system or platform.system()
     again = "then click \"Look again\"."
     if system == "Windows":
-        return (start + "Install Python 3.10 (64-bit) with the Windows installer from python.org (3.10.11 is the "
-                "last 3.10 release with an installer); it can live beside any other Python you have. Then click "
-                "\"Look again\".")
+        last = " (3.10.11 is the last 3.10 release with an installer)" if version == "3.10" else ""
+        return (f"Install Python {version} (64-bit) with the Windows installer from python.org{last}; it can live "
+                f"beside any other Python you have. Then click \"Look again\".")
     if system == "Darwin":
-        return (start + "Install Python 3.10 with the macOS installer from python.org, or with Homebrew (the "
-                "formula python@3.10), " + again)
+        return (f"Install Python {version} with the macOS installer from python.org, or with Homebrew (the formula "
+                f"python@{version}), " + again)
     distro = distro if distro is not None else _linux_distro()
     if distro == "ubuntu":
-        return (start + "On Ubuntu, add the deadsnakes PPA and install the packages python3.10 and "
-                "python3.10-venv (or install Python 3.10 with pyenv), " + again)
-    if distro == "debian":
-        return (start + "Debian 12 and later ship only newer Pythons (Debian 12 has 3.11): install Python 3.10 "
-                "with pyenv, which puts it in your home folder, " + again)
-    return (start + "On Ubuntu, the deadsnakes PPA has the packages python3.10 and python3.10-venv; on Debian "
-            "(Debian 12 has only Python 3.11) and other Linux systems, pyenv installs Python 3.10 in your home "
+        return (f"On Ubuntu, add the deadsnakes PPA and install the packages python{version} and python{version}-venv "
+                f"(or install Python {version} with pyenv), " + again)
+    if distro in ("debian", "raspbian"):
+        return (f"Debian 12 and later ship only newer Pythons (Debian 12 has 3.11): install Python {version} with "
+                "pyenv, which puts it in your home folder, " + again)
+    return (f"On Ubuntu, the deadsnakes PPA has the packages python{version} and python{version}-venv; on Debian "
+            f"(Debian 12 has only Python 3.11) and other Linux systems, pyenv installs Python {version} in your home "
             "folder. Then click \"Look again\".")
 
 
