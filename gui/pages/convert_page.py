@@ -98,7 +98,8 @@ class ConvertPage(WizardPage):
         log_row = QHBoxLayout()
         log_row.addWidget(self.log_toggle)
         log_row.addWidget(self.show_all)
-        log_row.addWidget(self.hidden_note, 1)
+        log_row.addWidget(self.hidden_note)
+        log_row.addStretch(1)
         self.log = QPlainTextEdit(self)
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(LOG_LINES)
@@ -259,6 +260,8 @@ class ConvertPage(WizardPage):
         self.hidden_note.setText(f"{self._hidden} technical message{'s' if self._hidden != 1 else ''} from the "
                                  "converters hidden." if hidden else "")
         self.hidden_note.setVisible(bool(hidden) and self.log_toggle.isChecked())
+        self.log.setPlaceholderText("Only technical messages so far: tick “Show full log” to see them." if hidden
+                                    else "No messages from the converters yet.")
 
     def _say(self, text: str, style: str = "") -> None:
         self.message.setText(text)

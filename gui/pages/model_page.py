@@ -16,6 +16,7 @@ from edgewizard.core.plan import LoadOptions
 from edgewizard.core.samples import sample_model_path
 
 from ..jobs_qt import INSPECT, is_cancel
+from ..widgets.compact import compact_rows
 from .base import WizardPage, preview
 MODEL_FILTER = "Models (*.keras *.h5 *.hdf5 *.pb *.pbtxt *.meta *.tflite *.xml *.onnx);;All files (*)"
 
@@ -26,6 +27,7 @@ def tensor_table(parent: QWidget, headers=("Name", "Shape", "Type")) -> QTableWi
     table.verticalHeader().hide()
     table.setEditTriggers(QTableWidget.NoEditTriggers)
     table.setSelectionBehavior(QTableWidget.SelectRows)
+    compact_rows(table)
     table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
     for i in range(1, len(headers)):
         table.horizontalHeader().setSectionResizeMode(i, QHeaderView.ResizeToContents)

@@ -7,8 +7,8 @@ from typing import Iterable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QListWidget, QPushButton, QTableView,
-                               QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QListWidget, QPushButton, QSizePolicy,
+                               QTableView, QWidget)
 
 
 def compact_rows(view: QAbstractItemView) -> None:
@@ -33,6 +33,9 @@ def fit_rows(view: QAbstractItemView, most: int, least: int = 1) -> None:
         header = 0
     scroll = view.horizontalScrollBar().sizeHint().height() if view.horizontalScrollBar().isVisible() else 0
     view.setFixedHeight(header + rows * row + 2 * view.frameWidth() + scroll)
+    # A scroll area's policy is Expanding: left so, its box would share the page's spare height with the
+    # stretch meant to take it, and show a gap inside.
+    view.setSizePolicy(view.sizePolicy().horizontalPolicy(), QSizePolicy.Fixed)
 
 
 class NameList(QWidget):

@@ -11,6 +11,8 @@ from edgewizard.core.devices import families
 
 from ..jobs_qt import VALIDATE, is_cancel
 from ..state import VALIDATION
+from .compact import compact_rows
+from .plain_words import plain
 
 COLOURS = {"device": QColor("#dcfce7"), "cpu": QColor("#fef3c7"), "unsupported": QColor("#fde2e1")}
 WHERE_TEXT = {"device": "on the device", "cpu": "on the CPU", "unsupported": "cannot run"}
@@ -64,6 +66,8 @@ class ValidationPanel(QWidget):
         self.table.setHorizontalHeaderLabels(["#", "Op", "Runs", "Why / original node"])
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
+        compact_rows(self.table)  # a long reason is cut with "…" on its one line; its tooltip holds all of it
+        self.table.setTextElideMode(Qt.ElideRight)
         self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.Stretch)
         for c in range(3):
             self.table.horizontalHeader().setSectionResizeMode(c, QHeaderView.ResizeToContents)
@@ -176,7 +180,7 @@ class ValidationPanel(QWidget):
         nodes = list(r.nodes) if r else []
         self.table.setRowCount(len(nodes))
         for row, n in enumerate(nodes):
-            why = n.reason or ""
+            why = plain(n.reason or "")
             if n.source_node:
                 why = f"{why}  [{n.source_node}]" if why else n.source_node
             marker = "  ◀ partition point" if r.partition_index == n.index else ""
@@ -189,7 +193,7 @@ class ValidationPanel(QWidget):
         self.table.setEnabled(not self.out_of_date)  # greyed: for another cut or other devices
         self.cut_button.setVisible(bool(tails) and not self.out_of_date)
         self._tail = tails[0].outputs if tails else ()
-        extra = [f"<li>{s.text}</li>" for s in (r.suggestions if r else ())]
+        extra = [f"<li>{plain(s.text)}</li>" for s in (r.suggestions if r else ())]
         tips = f"<p><b>Suggestions for {r.title}:</b><ul>{''.join(extra)}</ul></p>" if extra else ""
         self.summary.setText(getattr(self, "_summary_html", "") + tips)
 

@@ -238,3 +238,24 @@ def test_show_in_folder_says_when_the_folder_could_not_be_opened(qtbot, window, 
         shutil.rmtree(out)
         page.show_folder.click()
         assert page.banner.text == f"{out} no longer exists."
+
+
+def test_the_device_check_shows_the_cores_advice_without_options(qtbot, window):
+    """The Edge TPU's advice and reasons are core sentences the command line shares ("--shape 1,H,W,C",
+    "--edgetpu-intermediate"): the "Will it run there?" panel shows them in the wizard's words."""
+    from edgewizard.core.validate.edgetpu import _FIXES
+    from edgewizard.core.validate.report import NodeVerdict, Suggestion, ValidationReport
+
+    w = window
+    open_model(qtbot, w)
+    why = ("Runs on the CPU because mapping stops after the intermediate tensors you named "
+           "(--edgetpu-intermediate).")
+    report = ValidationReport("edgetpu", "Coral Edge TPU", "checked", "table", nodes=(
+        NodeVerdict(0, "conv", "CONV_2D", "device", "Runs on the Edge TPU."),
+        NodeVerdict(1, "softmax", "SOFTMAX", "cpu", why, ("probabilities",))), partition_index=1,
+        suggestions=tuple(Suggestion(kind, text) for kind, text in _FIXES.items()))
+    w.state.set_validation([report])
+    panel = w.page("Target").checks
+    assert panel.table.rowCount() == 2 and "mapping stops after the intermediate tensors" in panel.table.item(1, 3).text()
+    assert "Fix the batch" in panel.summary.text()
+    assert offending(w.page("Target")) == []
