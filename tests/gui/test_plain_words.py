@@ -259,3 +259,16 @@ def test_the_device_check_shows_the_cores_advice_without_options(qtbot, window):
     assert panel.table.rowCount() == 2 and "mapping stops after the intermediate tensors" in panel.table.item(1, 3).text()
     assert "Fix the batch" in panel.summary.text()
     assert offending(w.page("Target")) == []
+
+
+def test_core_sentences_the_wizard_shows_name_no_options():
+    """The device catalogue's words (the Benchmark step's "What is missing", the status bar's tooltip) are
+    shown as they are; the verify advice goes through the wizard's words for target names."""
+    from edgewizard.core.devices import devices
+    from edgewizard.core.verify.metrics import remedies
+    from edgewizard.gui.widgets.plain_words import plain
+
+    shown = [text for d in devices() for text in (d.title, d.install_hint, d.description, *d.notes)]
+    assert [t for t in shown if problems(t)] == []
+    advice = [plain(r) for p in ("int8", "dynamic-range int8", "float16", "float32") for r in remedies(p)]
+    assert [a for a in advice if problems(a) or "NNCF" in a] == []
