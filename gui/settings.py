@@ -44,6 +44,13 @@ class Settings:
     def set_runtime_python(self, path: str) -> None:
         self.q.setValue("bench/runtime_python", path)
 
+    def runtime_archive(self) -> str:
+        """Intel's unpacked OpenVINO 2022.3 folder last chosen for the NCS2 ("" when none was)."""
+        return str(self.q.value("bench/runtime_archive", "") or "")
+
+    def set_runtime_archive(self, folder: str) -> None:
+        self.q.setValue("bench/runtime_archive", folder)
+
     def geometry(self) -> Optional[QByteArray]:
         g = self.q.value("window/geometry")
         return g if isinstance(g, QByteArray) else None

@@ -221,15 +221,18 @@ def _system_words(system: str) -> str:
     return {"Darwin": "macOS", "Linux": "Linux"}.get(system, system)
 
 
-def download_advice(system: Optional[str] = None) -> str:
-    """Where to get Intel's OpenVINO 2022.3 for this computer, in plain words."""
+def download_steps(system: Optional[str] = None) -> list:
+    """How to get Intel's OpenVINO 2022.3 for this computer, as steps in plain words (the first one names
+    Intel's page, ARCHIVE_PAGE)."""
     system = system or platform.system()
-    name = {"Windows": "the windows folder, then the file w_openvino_toolkit_windows_2022.3….zip",
-            "Darwin": "the macos folder, then the file m_openvino_toolkit_macos_…_2022.3….tgz"}.get(
-        system, "the linux folder, then the file l_openvino_toolkit_<your system>_2022.3….tgz (for a Raspberry "
-                "Pi, the debian9 one for arm64 or armhf)")
-    return (f"On Intel's page storage.openvinotoolkit.org, open OpenVINO's packages, 2022.3 (or the newest "
-            f"2022.3.x), {name}. Unpack it anywhere, for example in your home folder.")
+    name = {"Windows": "the windows folder, and download w_openvino_toolkit_windows_2022.3….zip",
+            "Darwin": "the macos folder, and download m_openvino_toolkit_macos_…_2022.3….tgz"}.get(
+        system, "the linux folder, and download l_openvino_toolkit_<your system>_2022.3….tgz (for a Raspberry "
+                "Pi: the debian9 one for arm64 or armhf)")
+    return [f"On Intel's page storage.openvinotoolkit.org, open OpenVINO's packages for 2022.3 (or the newest "
+            f"2022.3.x), then {name}.",
+            "Unpack it anywhere, for example in your home folder.",
+            "Click \u201cUse Intel's OpenVINO 2022.3 folder…\u201d and choose the unpacked folder."]
 
 
 # --- finding Intel's folder ---------------------------------------------------------------------------------

@@ -213,8 +213,8 @@ def judge(i: Interpreter) -> tuple[str, str]:
         return Verdict.HAS_OPENVINO, (f"Has OpenVINO {i.openvino}, but the stick's plugin does not load: "
                                       f"{i.stick_error}")
     if i.launcher:  # the environment for Intel's folder whose OpenVINO no longer starts (the folder moved?)
-        return Verdict.BROKEN, ("Intel's OpenVINO 2022.3 does not start through it: "
-                                f"{i.openvino_error or 'openvino is missing'}. Choose Intel's folder again.")
+        why = i.openvino_error or (f"it finds OpenVINO {i.openvino} instead" if i.openvino else "openvino is missing")
+        return Verdict.BROKEN, f"Intel's OpenVINO 2022.3 does not start through it ({why}). Choose Intel's folder again."
     if tuple(i.version[:2]) < SUPPORTED[0]:
         return Verdict.TOO_OLD, f"{v} is too old: OpenVINO 2022.3 needs Python 3.8, 3.9 or 3.10."
     if tuple(i.version[:2]) > SUPPORTED[-1]:

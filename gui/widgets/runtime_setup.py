@@ -1,29 +1,34 @@
-"""The guided setup of the Python that runs the NCS2's OpenVINO 2022.3: the Pythons on this computer with a
-verdict each, a file picker, a check, and (with the person's consent) a private environment made in the
-background with progress and a cancel that leaves nothing half-made. The work is core/bench/runtime_env.py;
-this dialog only presents it. After exec() returns Accepted, ``python_path`` is the interpreter to use."""
+"""The guided setup of the Python that runs the NCS2's OpenVINO 2022.3. First, what gives the stick: Intel's
+own OpenVINO 2022.3 download, whose unpacked folder the person chooses (gui/widgets/intel_folder.py); then the
+Pythons on this computer with a verdict each, a file picker and a check; and, without the stick, a private
+environment with OpenVINO 2022.3 from the package index for this computer's CPU. Either environment is made
+with the person's consent, in the background, with progress and a cancel that leaves nothing half-made. The
+work is core/bench/runtime_env.py and runtime_archive.py; this dialog only presents it. After exec() returns
+Accepted, ``python_path`` is the interpreter to use (for Intel's folder, the environment's launcher)."""
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from PySide6.QtCore import QThread, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFileDialog, QGroupBox, QHBoxLayout,
                                QHeaderView, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
+from edgewizard.core.bench import runtime_archive as ra
 from edgewizard.core.bench import runtime_env as rt
 from edgewizard.core.errors import Cancelled
 
 from .error_banner import MessageBanner
+from .intel_folder import IntelFolderBox
+from .setup_task import SetupTask
 
 VERDICT_WORDS = {
-    rt.Verdict.READY: "Ready for the stick: usable directly",
-    rt.Verdict.HAS_OPENVINO: "Has OpenVINO 2022.3: usable directly",
-    rt.Verdict.SUITABLE: "Suitable: can make the environment",
+    rt.Verdict.READY: "Ready for the stick",
+    rt.Verdict.HAS_OPENVINO: "OpenVINO 2022.3, CPU only (no stick plugin)",
+    rt.Verdict.SUITABLE: "Suitable: can make an environment",
     rt.Verdict.NO_VENV: "Not suitable: missing its venv part",
     rt.Verdict.NO_WHEELS: "Not suitable: no OpenVINO 2022.3 for this computer",
     rt.Verdict.NOT_64BIT: "Not suitable: 32-bit",
@@ -31,12 +36,27 @@ VERDICT_WORDS = {
     rt.Verdict.TOO_OLD: "Not suitable: too old",
     rt.Verdict.BROKEN: "Not suitable: does not run",
 }
-INTRO = ("The Intel Neural Compute Stick 2 needs OpenVINO 2022.3, the last version that supports it, and "
-         "OpenVINO 2022.3 needs Python 3.8, 3.9 or 3.10. EdgeWizard uses that Python only to run benchmarks, "
-         "beside its own. Pick one below that already has OpenVINO 2022.3, or let EdgeWizard make a private "
-         f"environment for it: about {rt.DOWNLOAD_MB} MB is downloaded from the Python package index (about "
-         f"{rt.DISK_MB} MB on disk).")
-_orphans: set = set()  # tasks still running after their dialog closed, kept until they end
+INTRO = ("The Intel Neural Compute Stick 2 needs OpenVINO 2022.3 (the last version that drives it) with the "
+         "stick's plugin, run by a Python 3.8, 3.9 or 3.10. EdgeWizard uses that Python only for benchmarks, "
+         "beside its own.")
+CPU_TITLE = "Without the stick: " + rt.CPU_ONLY
+CPU_NOTE = ("From the Python package index, EdgeWizard can make an environment with OpenVINO 2022.3 for this "
+            f"computer's CPU: about {rt.DOWNLOAD_MB} MB is downloaded (about {rt.DISK_MB} MB on disk). That "
+            "OpenVINO has no plugin for the Neural Compute Stick 2 (Intel ships it only in its own download), so "
+            "it checks a model under OpenVINO 2022.3, not on the stick.")
+
+
+def verdict_words(i: rt.Interpreter) -> str:
+    """The list's words for an interpreter: its verdict, said for what it is (the stick's launcher, or a
+    plugin that is there but does not load)."""
+    if i.verdict == rt.Verdict.HAS_OPENVINO and not i.plugin_missing:
+        return "OpenVINO 2022.3, the stick's plugin does not load"
+    return VERDICT_WORDS[i.verdict]
+
+
+def row_name(i: rt.Interpreter) -> str:
+    py = f"Python {i.version_text}" if i.version else "Python (unknown version)"
+    return f"Intel's OpenVINO 2022.3 ({py})" if i.launcher else py
 
 
 def remembered_runtime(settings) -> str:
@@ -45,31 +65,11 @@ def remembered_runtime(settings) -> str:
     return path if path and os.path.isfile(path) else ""
 
 
-class _Task(QThread):
-    """Runs one core function ``fn(progress, cancelled)`` off the GUI thread; its signals arrive on it."""
-
-    progressed = Signal(object, str)
-    succeeded = Signal(object)
-    failed = Signal(object)
-
-    def __init__(self, fn: Callable, parent: QWidget) -> None:
-        super().__init__(parent)
-        self.fn = fn
-        self.cancel_event = threading.Event()
-        self.listening = True  # False once its dialog closed: what it reports then goes nowhere
-
-    def run(self) -> None:
-        try:
-            result = self.fn(lambda f, m="": self.progressed.emit(f, m), self.cancel_event.is_set)
-        except BaseException as exc:  # every failure reaches the dialog, none kills the thread silently
-            self.failed.emit(exc)
-        else:
-            self.succeeded.emit(result)
-
-
 class RuntimeSetupDialog(QDialog):
-    """``places``: folders to look in instead of this computer's usual ones; ``env_dir``: where to make the
-    private environment instead of the app-data folder (both for tests and previews)."""
+    """``places``: folders to look in for Pythons instead of this computer's usual ones; ``env_dir``: where to
+    make the package-index environment instead of the app-data folder; ``archive_env_dir``: where to make the one
+    for Intel's folder (default: beside ``env_dir``); ``archive_places``: where to look for Intel's folder
+    (default: the usual places). All for tests and previews."""
 
     surveyed = Signal()
     checked = Signal(object)
@@ -77,20 +77,27 @@ class RuntimeSetupDialog(QDialog):
     creation_ended = Signal(str)  # "done", "cancelled" or "failed"
 
     def __init__(self, settings, parent: Optional[QWidget] = None, *, places: Optional[Sequence[Path]] = None,
-                 env_dir: Optional[Path] = None) -> None:
+                 env_dir: Optional[Path] = None, archive_env_dir: Optional[Path] = None,
+                 archive_places: Optional[Sequence[Path]] = None) -> None:
         super().__init__(parent)
         self.settings = settings
         self.places = None if places is None else [Path(p) for p in places]
+        self.archive_places = None if archive_places is None else [Path(p) for p in archive_places]
         self.env_dir = Path(env_dir) if env_dir else rt.default_env_dir()
+        self.archive_env_dir = Path(archive_env_dir) if archive_env_dir else self.env_dir.parent / rt.ARCHIVE_ENV_NAME
         self.python_path = ""
+        self.creation_kind = ""  # "stick" or "cpu" while (and after) an environment is made
+        self._looking = True
         self.found: list[rt.Interpreter] = []
-        self._tasks: list[_Task] = []
-        self._creating: Optional[_Task] = None
+        self._tasks: list[SetupTask] = []
+        self._creating: Optional[SetupTask] = None
         self.setWindowTitle("Python for the Neural Compute Stick 2")
 
         intro = QLabel(INTRO, self)
         intro.setWordWrap(True)
         self.banner = MessageBanner(self)
+        self.intel = IntelFolderBox(settings, self)
+        self.intel.create_requested.connect(self.create_stick_environment)
 
         found_box = QGroupBox("Pythons on this computer", self)
         self.tree = QTreeWidget(found_box)
@@ -131,40 +138,40 @@ class RuntimeSetupDialog(QDialog):
         fv.addWidget(self.status)
         fv.addWidget(self.advice)
 
-        make_box = QGroupBox("Make the private environment", self)
+        make_box = QGroupBox(CPU_TITLE, self)
+        self.note = note = QLabel(CPU_NOTE, make_box)
+        note.setWordWrap(True)
         self.make_text = QLabel(make_box)
         self.make_text.setWordWrap(True)
         self.make_text.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.note = note = QLabel(rt.STICK_PLUGIN_NOTE, make_box)
-        note.setWordWrap(True)
-        note.setStyleSheet("QLabel { color: palette(placeholder-text); }")
-        self.create_button = QPushButton("C&reate the environment", make_box)
+        self.create_button = QPushButton("C&reate the CPU-only environment", make_box)
         self.create_button.clicked.connect(self.create_environment)
-        self.cancel_button = QPushButton("Cancel making it", make_box)
+        row = QHBoxLayout()
+        row.addWidget(self.make_text, 1)
+        row.addWidget(self.create_button)
+        mv = QVBoxLayout(make_box)
+        mv.addWidget(note)
+        mv.addLayout(row)
+
+        # One progress area for either environment: only one is made at a time.
+        self.step = QLabel(self)
+        self.step.setWordWrap(True)
+        self.cancel_button = QPushButton("Cancel making it", self)
         self.cancel_button.clicked.connect(self.cancel_creation)
-        self.cancel_button.hide()
-        self.step = QLabel(make_box)
-        self.progress = QProgressBar(make_box)
+        self.progress = QProgressBar(self)
         self.progress.setRange(0, 100)
         self.progress.setAccessibleName("Progress of making the environment")
-        self.log = QPlainTextEdit(make_box)
+        self.log = QPlainTextEdit(self)
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(2000)
         self.log.setAccessibleName("What the setup is doing")
         self.log.setMinimumHeight(self.fontMetrics().lineSpacing() * 3)
-        self.log.setMaximumHeight(self.fontMetrics().lineSpacing() * 8)
-        for w in (self.step, self.progress, self.log):
+        self.log.setMaximumHeight(self.fontMetrics().lineSpacing() * 6)
+        for w in (self.step, self.progress, self.log, self.cancel_button):
             w.hide()
-        row = QHBoxLayout()
-        row.addWidget(self.make_text, 1)
-        row.addWidget(self.create_button)
-        row.addWidget(self.cancel_button)
-        mv = QVBoxLayout(make_box)
-        mv.addLayout(row)
-        mv.addWidget(note)
-        mv.addWidget(self.step)
-        mv.addWidget(self.progress)
-        mv.addWidget(self.log)
+        step_row = QHBoxLayout()
+        step_row.addWidget(self.step, 1)
+        step_row.addWidget(self.cancel_button)
 
         self.button_box = QDialogButtonBox(self)
         self.use_button = self.button_box.addButton("&Use it", QDialogButtonBox.AcceptRole)
@@ -175,18 +182,22 @@ class RuntimeSetupDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addWidget(self.banner)
+        layout.addWidget(self.intel)
         layout.addWidget(found_box, 1)
         layout.addWidget(make_box)
+        layout.addLayout(step_row)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.log)
         layout.addWidget(self.button_box)
         self._update_buttons()
         self._fit_screen()
         self.look()
 
     def _fit_screen(self) -> None:
-        """860 x 660, or less where the screen (at its scaling) is smaller."""
+        """900 x 720, or less where the screen (at its scaling) is smaller."""
         screen = self.screen() or QGuiApplication.primaryScreen()
         room = screen.availableGeometry() if screen else None
-        width, height = 860, 660
+        width, height = 900, 720
         if room is not None:
             width, height = min(width, int(room.width() * 0.95)), min(height, int(room.height() * 0.9))
         self.resize(width, height)
@@ -194,24 +205,33 @@ class RuntimeSetupDialog(QDialog):
     # --- finding and checking ------------------------------------------------------------------------------
 
     def look(self) -> None:
-        """Look for Pythons (in the background) and list them with their verdicts."""
-        places, remembered = self.places, remembered_runtime(self.settings)
+        """Look for Pythons and Intel's OpenVINO 2022.3 folders (in the background) and list the Pythons with
+        their verdicts; the stick's environment made before, and the remembered interpreter, are asked too."""
+        places, archive_places = self.places, self.archive_places
+        extra = [p for p in (str(rt.launcher_path(self.archive_env_dir)), remembered_runtime(self.settings))
+                 if p and os.path.isfile(p)]
 
         def work(progress, cancelled):
             found = rt.survey(places)
             known = {rt.python_identity(i.path) for i in found}
-            if remembered and rt.python_identity(remembered) not in known:
-                found.insert(0, rt.check_interpreter(remembered))
-            return found
+            for path in reversed(list(dict.fromkeys(extra))):
+                if rt.python_identity(path) not in known:
+                    known.add(rt.python_identity(path))
+                    found.insert(0, rt.check_interpreter(path))
+            return found, ra.find_archives(archive_places)
 
         self.status.setText("Looking for Pythons…")
+        self._looking = True
         self.tree.clear()
         self.advice.hide()
         self._start(work, self._surveyed)
         self._update_buttons()
 
-    def _surveyed(self, found: list) -> None:
+    def _surveyed(self, result: tuple) -> None:
+        found, archives = result
+        self._looking = False
         self.found = list(found)
+        self.intel.offer(archives)
         self.tree.clear()
         for i in self.found:
             self._add_row(i)
@@ -233,8 +253,7 @@ class RuntimeSetupDialog(QDialog):
         self.advice.setVisible(nothing)
 
     def _add_row(self, i: rt.Interpreter, index: int = -1) -> QTreeWidgetItem:
-        item = QTreeWidgetItem([f"Python {i.version_text}" if i.version else "Python (unknown version)",
-                                VERDICT_WORDS[i.verdict], i.path])
+        item = QTreeWidgetItem([row_name(i), verdict_words(i), i.path])
         item.setData(0, Qt.UserRole, i.path)
         for col in range(3):
             item.setToolTip(col, f"{i.path}\n{i.reason}")
@@ -268,7 +287,8 @@ class RuntimeSetupDialog(QDialog):
         elif i.usable:
             self.status.setText(f"{i.reason} {rt.summary(i, plugin_note=False)}")
         elif i.can_make_environment:
-            self.status.setText(f"{i.reason} It has no OpenVINO 2022.3 yet: make the private environment below.")
+            self.status.setText(f"{i.reason} It has no OpenVINO 2022.3 yet: make an environment with it, for the "
+                                "stick above or for the CPU below.")
         else:
             self.status.setText(f"Not suitable. {i.reason}")
         self._update_buttons()
@@ -303,21 +323,29 @@ class RuntimeSetupDialog(QDialog):
     # --- making the environment ----------------------------------------------------------------------------
 
     def create_environment(self) -> None:
-        """Make the private environment with the selected Python (the button says so; this is the consent)."""
-        base = self.selected()
-        if base is None or not base.can_make_environment or self._creating is not None:
+        """Make the package-index (CPU-only) environment with the selected Python (its button is the consent)."""
+        base, env_dir = self.selected(), self.env_dir
+        if base is not None and base.can_make_environment:
+            self._begin_creation("cpu", lambda progress, cancelled: rt.create_environment(
+                base.path, env_dir, progress, cancelled))
+
+    def create_stick_environment(self) -> None:
+        """Make the environment for Intel's folder with the Python picked for it (its button is the consent)."""
+        archive, base, env_dir = self.intel.archive, self.intel.python, self.archive_env_dir
+        if archive is not None and base is not None:
+            self._begin_creation("stick", lambda progress, cancelled: ra.create_archive_environment(
+                archive, base, env_dir, progress, cancelled))
+
+    def _begin_creation(self, kind: str, fn: Callable) -> None:
+        if self._creating is not None:
             return
-        env_dir = self.env_dir
+        self.creation_kind = kind
         self.banner.clear()
         self.log.clear()
         for w in (self.step, self.progress, self.log, self.cancel_button):
             w.show()
-        self.create_button.hide()
-        self.note.hide()  # read before the click; its room goes to the progress while it runs
         self.progress.setValue(0)
-        self._creating = self._start(lambda progress, cancelled: rt.create_environment(base.path, env_dir, progress,
-                                                                                       cancelled),
-                                     self._created, self._creation_failed, self._creation_progress)
+        self._creating = self._start(fn, self._created, self._creation_failed, self._creation_progress)
         self._update_buttons()
 
     def cancel_creation(self) -> None:
@@ -338,7 +366,8 @@ class RuntimeSetupDialog(QDialog):
 
     def _created(self, made: rt.Interpreter) -> None:
         self._creation_over()
-        self.step.setText("The environment is ready. Click \"Use it\" to benchmark with it.")
+        what = "The stick's environment" if self.creation_kind == "stick" else "The CPU-only environment"
+        self.step.setText(f"{what} is ready. Click \"Use it\" to benchmark with it.")
         self._checked(made)
         self.creation_ended.emit("done")
 
@@ -349,7 +378,6 @@ class RuntimeSetupDialog(QDialog):
             self.creation_ended.emit("cancelled")
             return
         self.log.show()  # what pip said stays readable under the message
-        self.note.hide()
         self.step.setText("Making the environment failed; nothing was left behind.")
         self.banner.show_error(exc)
         self.creation_ended.emit("failed")
@@ -358,9 +386,7 @@ class RuntimeSetupDialog(QDialog):
         self._creating = None
         for w in (self.progress, self.log, self.cancel_button):
             w.hide()
-        self.note.show()
         self.cancel_button.setEnabled(True)
-        self.create_button.show()
         self._update_buttons()
 
     @property
@@ -376,6 +402,8 @@ class RuntimeSetupDialog(QDialog):
         self.create_button.setEnabled(bool(i and i.can_make_environment) and not busy)
         for b in (self.choose_button, self.check_button, self.look_button):
             b.setEnabled(not busy)
+        self.intel.set_interpreters(self.found, i.path if i else "", looking=self._looking)
+        self.intel.set_busy(busy)
         self.check_button.setEnabled(not busy and i is not None)
         replaces = " (it replaces the one made before)" if (self.env_dir / "pyvenv.cfg").is_file() else ""
         if i is not None and i.can_make_environment:
@@ -389,8 +417,8 @@ class RuntimeSetupDialog(QDialog):
             self.make_text.setText(f"Select a suitable Python above to make it with. It goes in\n{self.env_dir}")
 
     def _start(self, fn: Callable, done: Callable, failed: Optional[Callable] = None,
-               progress: Optional[Callable] = None) -> _Task:
-        task = _Task(fn, self)
+               progress: Optional[Callable] = None) -> SetupTask:
+        task = SetupTask(fn, self)
         failed = failed or self._task_failed
         task.succeeded.connect(lambda result, t=task: done(result) if t.listening else None)
         task.failed.connect(lambda exc, t=task: failed(exc) if t.listening else None)
@@ -421,11 +449,7 @@ class RuntimeSetupDialog(QDialog):
             self._creating.wait()
             self._creating = None
         for task in list(self._tasks):
-            task.listening = False
-            if task.isRunning():
-                task.setParent(None)
-                _orphans.add(task)
-                task.finished.connect(lambda t=task: _orphans.discard(t))
+            task.release()
         self._tasks.clear()
         super().done(result)
 
