@@ -11,11 +11,11 @@ import os
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFileDialog, QGroupBox, QHBoxLayout,
-                               QHeaderView, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QTreeWidget,
-                               QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFileDialog, QFrame, QGroupBox,
+                               QHBoxLayout, QHeaderView, QLabel, QPlainTextEdit, QProgressBar, QPushButton,
+                               QScrollArea, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from edgewizard.core.bench import runtime_archive as ra
 from edgewizard.core.bench import runtime_env as rt
@@ -65,6 +65,14 @@ def remembered_runtime(settings) -> str:
     return path if path and os.path.isfile(path) else ""
 
 
+class _PythonList(QTreeWidget):
+    """Asks for no more than its minimum height: in the scrolling body it grows into the room that is left
+    instead of pushing the parts below out of view."""
+
+    def sizeHint(self) -> QSize:
+        return QSize(super().sizeHint().width(), self.minimumHeight())
+
+
 class RuntimeSetupDialog(QDialog):
     """``places``: folders to look in for Pythons instead of this computer's usual ones; ``env_dir``: where to
     make the package-index environment instead of the app-data folder; ``archive_env_dir``: where to make the one
@@ -100,7 +108,7 @@ class RuntimeSetupDialog(QDialog):
         self.intel.create_requested.connect(self.create_stick_environment)
 
         found_box = QGroupBox("Pythons on this computer", self)
-        self.tree = QTreeWidget(found_box)
+        self.tree = _PythonList(found_box)
         self.tree.setHeaderLabels(["Python", "What it is good for here", "Where"])
         self.tree.setRootIsDecorated(False)
         self.tree.setSelectionMode(QAbstractItemView.SingleSelection)
@@ -179,12 +187,22 @@ class RuntimeSetupDialog(QDialog):
         self.button_box.accepted.connect(self.accept)
         self.button_box.rejected.connect(self.reject)
 
+        # What is read scrolls where the screen (at 200% scaling, say) is too small; the message, the progress
+        # and the buttons stay in view.
+        self.body = QWidget(self)
+        body = QVBoxLayout(self.body)
+        body.setContentsMargins(0, 0, 0, 0)
+        for w, stretch in ((intro, 0), (self.intel, 0), (found_box, 1), (make_box, 0)):
+            body.addWidget(w, stretch)
+        scroll = QScrollArea(self)
+        scroll.setWidget(self.body)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.tree.setMinimumHeight(self.fontMetrics().lineSpacing() * 6)
         layout = QVBoxLayout(self)
-        layout.addWidget(intro)
         layout.addWidget(self.banner)
-        layout.addWidget(self.intel)
-        layout.addWidget(found_box, 1)
-        layout.addWidget(make_box)
+        layout.addWidget(scroll, 1)
         layout.addLayout(step_row)
         layout.addWidget(self.progress)
         layout.addWidget(self.log)
@@ -344,6 +362,8 @@ class RuntimeSetupDialog(QDialog):
         self.log.clear()
         for w in (self.step, self.progress, self.log, self.cancel_button):
             w.show()
+        for w in (self.intel.text, self.note):
+            w.hide()  # read before the click; their room goes to the progress while it runs
         self.progress.setValue(0)
         self._creating = self._start(fn, self._created, self._creation_failed, self._creation_progress)
         self._update_buttons()
@@ -386,6 +406,8 @@ class RuntimeSetupDialog(QDialog):
         self._creating = None
         for w in (self.progress, self.log, self.cancel_button):
             w.hide()
+        for w in (self.intel.text, self.note):
+            w.show()
         self.cancel_button.setEnabled(True)
         self._update_buttons()
 

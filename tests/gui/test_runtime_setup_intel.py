@@ -70,7 +70,7 @@ def test_the_stick_route_is_offered_up_front_and_the_index_one_is_called_cpu_onl
     assert "CPU-only" in dialog.create_button.text()
     assert "placeholder-text" not in dialog.intel.text.styleSheet(), "what gives the stick is not grey small print"
     # The stick's part comes before the list of Pythons and the CPU-only part.
-    order = [dialog.layout().indexOf(w) for w in (dialog.intel, dialog.tree.parentWidget(), dialog.note.parentWidget())]
+    order = [dialog.body.layout().indexOf(w) for w in (dialog.intel, dialog.tree.parentWidget(), dialog.note.parentWidget())]
     assert order == sorted(order)
     assert "--" not in text
 
