@@ -18,6 +18,7 @@ from edgewizard.core.bench import runtime_archive as ra
 from edgewizard.core.bench import runtime_env as rt
 from edgewizard.core.bench.devices import discover
 from edgewizard.core.bench.launch import Where
+from edgewizard.core.bench.runner import BenchRequest, BenchRun
 from edgewizard.core.errors import Cancelled, MissingDependency, UserError
 
 THIS_PYTHON = sys.executable
@@ -210,6 +211,23 @@ def test_the_bench_agents_device_probe_runs_through_a_launcher(odd_archive, tmp_
     numpy = next(r for r in found.runtimes if r.name == "numpy")
     assert numpy.version and not numpy.error
     assert "myriad" in [d.device for d in found.devices]
+
+
+@posix_only
+def test_a_real_benchmark_runs_through_a_launcher_and_stops_on_request(odd_archive, tmp_path):
+    from tests.models.bench_models import tiny_tflite
+
+    launcher = ra.write_launcher(tmp_path / "env", odd_archive, MINOR, venv_python=Path(THIS_PYTHON))
+    model = tiny_tflite(tmp_path / "tiny model.tflite")
+    run = BenchRun(BenchRequest(str(model), "tflite:CPU", count=200, warmup=2,
+                                where=Where(python=str(launcher)))).start()
+    assert run.wait(120) and run.state == "finished", run.error
+    assert len(run.samples) == 200 and run.result().host == f"this computer ({launcher})"
+    endless = BenchRun(BenchRequest(str(model), "tflite:CPU", where=Where(python=str(launcher)))).start()
+    while len(endless.samples) < 10 and not endless.wait(0.05):
+        pass
+    endless.stop()
+    assert endless.wait(30) and endless.state == "stopped" and len(endless.samples) >= 10
 
 
 def test_another_interpreter_gets_none_of_this_pythons_search_path(tmp_path, monkeypatch):
