@@ -12,7 +12,8 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (QButtonGroup, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
                                QHeaderView, QLabel, QLineEdit, QListWidget, QListWidgetItem, QProgressBar, QPushButton,
-                               QRadioButton, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QRadioButton, QScrollArea, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
 
 from edgewizard.core.errors import EdgeWizardError
 from edgewizard.core.samples import sample_model_path, sample_test_path
@@ -145,11 +146,18 @@ class VerifyPage(WizardPage):
         self.worst.setAccessibleName("Worst-agreeing samples")
         worst_box = QGroupBox("Worst-agreeing samples", self)
         QVBoxLayout(worst_box).addWidget(self.worst)
-        dv.addWidget(self.flags, 2)
+        flags_scroll = QScrollArea(self)  # a flag's advice runs longer than the detail is high at 1366x768
+        flags_scroll.setWidget(self.flags)
+        flags_scroll.setWidgetResizable(True)
+        flags_scroll.setFrameShape(QScrollArea.NoFrame)
+        flags_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        dv.addWidget(flags_scroll, 2)
         dv.addWidget(self.plot_box, 2)
         dv.addWidget(worst_box, 2)
         split.addWidget(detail)
-        split.setSizes([220, 260])
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 2)
+        split.setSizes([160, 320])  # a few rows of files; the detail (advice, plot, samples) needs the height
         self.body.addWidget(split, 1)
 
         for r in self.kind_radios.values():

@@ -72,8 +72,7 @@ class FoundData(QComboBox):
         if found:
             self.addItem(f"{len(found)} found: choose one to use it", None)
         for c in found:
-            extra = [x for x in (c.fit_note, self.note(c)) if x]
-            text = c.label + (f" ({'; '.join(extra)})" if extra else "")
+            text = "; ".join(x for x in (c.label, c.fit_note, self.note(c)) if x)
             self.addItem(text, str(c.path))
             self.setItemData(self.count() - 1, f"{text}\n{c.path}", Qt.ToolTipRole)
         self.available.emit(bool(found))

@@ -89,8 +89,8 @@ def test_the_target_page_offers_data_beside_the_model_and_uses_it_only_when_pick
     qtbot.waitUntil(lambda: page.found.count() > 0, timeout=TIMEOUT)
     texts = [page.found.itemText(i) for i in range(page.found.count())]
     assert texts[0] == "3 found: choose one to use it"
-    assert texts[1] == "calib.npz — x: 100×32×32×1 float32 (fits the model's input (32×32×1 per sample))"
-    assert texts[3] == "wrong.npz — x: 5×28×28 float32 (the model takes 32×32×1 per sample)"
+    assert texts[1] == "calib.npz — x: 100×32×32×1 float32; fits the model's input (32×32×1 per sample)"
+    assert texts[3] == "wrong.npz — x: 5×28×28 float32; the model takes 32×32×1 per sample"
     assert page.found.isVisibleTo(page) and page.found.title.isVisibleTo(page)
     calib = str(model_dir / "calib.npz")
     assert w.state.request.options.calibration.sources != ((None, calib),)  # offered, not chosen
@@ -135,7 +135,7 @@ def test_verify_says_what_random_inputs_and_the_calibration_data_show(qtbot, win
 
     # The same file chosen as data to compare on (found beside the model, marked as the calibration data).
     i = entry(page.found, "calib.npz")
-    assert page.found.itemText(i).endswith("; used to calibrate the int8 model)")
+    assert page.found.itemText(i).endswith("; used to calibrate the int8 model")
     pick(page.found, i)
     assert page.kind_radios["path"].isChecked() and page.data_path.text() == str(model_dir / "calib.npz")
     kind, text = verify_on(qtbot, w, page, "path")
