@@ -66,8 +66,9 @@ def load_calibration(spec: CalibrationSpec, inputs: tuple[TensorInfo, ...]):
 
     if not spec.given:
         raise UserError(
-            "Full-integer (int8) conversion needs calibration data: give --calib with a folder of images or a "
-            ".npy/.npz file of typical inputs (or --calib synthetic to accept poor int8 accuracy)."
+            "Full-integer (int8) conversion needs calibration data: give a folder of images or a .npy/.npz file "
+            "of typical inputs, or choose synthetic data and accept poor int8 accuracy.",
+            cli_hint="--calib PATH, or --calib synthetic"
         )
     if spec.samples < 1:
         raise UserError("The number of calibration samples must be at least 1.")
@@ -101,7 +102,8 @@ def _assign_sources(spec: CalibrationSpec, inputs: tuple[TensorInfo, ...]) -> li
             out.append(unnamed[0] if len(unnamed) == 1 else unnamed[len(out)])
         else:
             raise UserError(
-                f"The model has {len(inputs)} inputs; give one calibration source per input as --calib NAME=PATH (missing: '{t.name}')."
+                f"The model has {len(inputs)} inputs and '{t.name}' has no calibration source; give one for each input.",
+                cli_hint="--calib NAME=PATH for each"
             )
     return out
 

@@ -3,7 +3,11 @@
 Each carries a message of one or two sentences saying what happened and what to do, an exit code
 for the command line, and optional details (a full tool log) shown one click away in the GUI.
 A message may also carry a stable id and the values filled into it (the error doctor's sentences,
-core/doctor.py), so that the GUI can translate it and `--json` can name it."""
+core/doctor.py), so that the GUI can translate it and `--json` can name it.
+
+The message is shared by the command line and the wizard, so it names no command-line option; where one
+helps, ``cli_hint`` holds it as an aside ("--force replaces them"), which only the command line shows (in
+brackets at the end of the sentence)."""
 from __future__ import annotations
 
 from typing import Mapping, Optional
@@ -16,28 +20,32 @@ class EdgeWizardError(Exception):
     kind = "internal"
 
     def __init__(self, message: str, details: str = "", message_id: str = "",
-                 message_args: Optional[Mapping[str, str]] = None) -> None:
+                 message_args: Optional[Mapping[str, str]] = None, cli_hint: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.details = details
         # Not "args": BaseException.args is the constructor's tuple and must stay one.
         self.message_id = message_id
         self.message_args = {str(k): str(v) for k, v in (message_args or {}).items()}
+        self.cli_hint = cli_hint
 
     def __reduce__(self):  # keep every field across process boundaries
-        return (type(self), (self.message, self.details, self.message_id, self.message_args))
+        return (type(self), (self.message, self.details, self.message_id, self.message_args, self.cli_hint))
 
     def to_dict(self) -> dict:
         data = {"kind": self.kind, "message": self.message, "details": self.details}
         if self.message_id:
             data["id"] = self.message_id
             data["args"] = dict(self.message_args)
+        if self.cli_hint:
+            data["cli_hint"] = self.cli_hint
         return data
 
     @staticmethod
     def from_dict(data: dict) -> "EdgeWizardError":
         cls = _KINDS.get(data.get("kind", "internal"), InternalError)
-        return cls(data.get("message", ""), data.get("details", ""), data.get("id") or "", data.get("args") or {})
+        return cls(data.get("message", ""), data.get("details", ""), data.get("id") or "", data.get("args") or {},
+                   data.get("cli_hint") or "")
 
 
 class UserError(EdgeWizardError):

@@ -1,9 +1,11 @@
 """The `edgewizard` command line: the same steps as the wizard, for scripts and CI.
 
 Errors end in one sentence on stderr and an exit code: 2 bad input, 3 missing dependency,
-1 our bug (DESIGN.md, "Errors"); `--debug` adds the details (the raw tool text behind an error
-doctor's sentence); with `--json` the error is also printed on stdout as {"error": {kind, exit_code,
-id, args, message}}, `id` being the message's stable id when it has one."""
+1 our bug (DESIGN.md, "Errors"). The sentence is the one the wizard shows too, so it names no option; the
+option that helps, where one does (the error's cli_hint), is added in brackets. `--debug` adds the details
+(the raw tool text behind an error doctor's sentence); with `--json` the error is also printed on stdout as
+{"error": {kind, exit_code, id, args, message, hint}}, `id` being the message's stable id when it has one
+and `hint` that option when there is one (message stays the shared sentence)."""
 from __future__ import annotations
 
 import argparse
@@ -94,16 +96,28 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def report(exc: EdgeWizardError, debug: bool, as_json: bool = False) -> None:
-    """The sentence on stderr; the details (tool logs, raw tool text) only with --debug."""
-    print(f"edgewizard: {exc.message}", file=sys.stderr)
+    """The sentence on stderr, with the command-line option that helps (the shared sentence names none); the
+    details (tool logs, raw tool text) only with --debug."""
+    hint = getattr(exc, "cli_hint", "")
+    print(f"edgewizard: {with_hint(exc.message, hint)}", file=sys.stderr)
     if debug and exc.details:
         print(exc.details, file=sys.stderr)
     if as_json:
         error = {"kind": exc.kind, "exit_code": exc.exit_code, "id": exc.message_id or None,
                  "args": exc.message_args, "message": exc.message}
+        if hint:
+            error["hint"] = hint
         if debug:
             error["details"] = exc.details
         print(json.dumps({"error": error}, indent=2, ensure_ascii=False))
+
+
+def with_hint(message: str, hint: str) -> str:
+    """'Choose another folder.' + '-o OUTDIR' -> 'Choose another folder (-o OUTDIR).': still one sentence."""
+    if not hint:
+        return message
+    end = "." if message.endswith(".") else ""
+    return f"{message[:len(message) - len(end)]} ({hint}){end}"
 
 
 class _Watched:

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from ..errors import Cancelled, EdgeWizardError, MissingDependency, UserError
-from . import add_common, model_and_options, plan_from
+from . import add_common, model_and_options, plan_from, with_hint
 from .options import add_calibration_options, add_cut_options, add_edgetpu_options
 
 # How bad an exit code is, for a batch that ends with the worst of its models: our bug beats a
@@ -133,7 +133,7 @@ def _convert_batch(runner, models, outputs, args, template) -> int:
             if not isinstance(exc, EdgeWizardError) or isinstance(exc, Cancelled):
                 raise  # Ctrl-C or a cancel ends the whole batch
             named = "" if Path(model).name in exc.message else f"{model}: "  # most messages name the file already
-            print(f"edgewizard: {prefix}{named}{exc.message}", file=sys.stderr, flush=True)
+            print(f"edgewizard: {prefix}{named}{with_hint(exc.message, exc.cli_hint)}", file=sys.stderr, flush=True)
             if args.debug and exc.details:
                 print(exc.details, file=sys.stderr)
             entries.append({"model": model, "output": out, "status": "failed", "exit_code": exc.exit_code,

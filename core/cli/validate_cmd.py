@@ -11,6 +11,13 @@ from ..devices import validator_ids
 from .options import add_calibration_options, add_cut_options, add_edgetpu_options
 
 _CUT_SCOPE = re.compile(r"^edgewizard_cut(_\d+)?/")
+# The option that carries out each kind of advice: the advice is shared with the wizard and names none.
+_OPTIONS = {
+    "fix_batch": "--shape 1,H,W,C (--shape NAME=1,H,W,C for each of several inputs)",
+    "quantize_fully": "--io-type uint8",
+    "runtime": "--edgetpu-min-runtime N compiles for runtime N; without it, for the compiler's default",
+    "memory": "--outputs to cut earlier, or --edgetpu-segments N when converting",
+}
 
 
 def add_parser(sub) -> None:
@@ -106,12 +113,25 @@ def report_text(r, debug: bool = False) -> str:
     lines.append("  " + "  ".join(h.ljust(w) for h, w in zip(head, widths)) + "  " + head[4])
     for row in rows:
         lines.append(("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[4]).rstrip())
-    for title, items in (("suggestions", [s.text for s in r.suggestions]), ("disagreements (compiler vs table)",
-                         list(r.disagreements)), ("notes", list(r.notes))):
+    if r.suggestions:
+        lines.append("  suggestions:")
+        for s in r.suggestions:
+            lines.append(f"    - {s.text}")
+            option = option_hint(s)
+            if option:
+                lines.append(f"      command line: {option}")
+    for title, items in (("disagreements (compiler vs table)", list(r.disagreements)), ("notes", list(r.notes))):
         if items:
             lines.append(f"  {title}:")
             lines += [f"    - {t}" for t in items]
     return "\n".join(lines)
+
+
+def option_hint(s) -> str:
+    """The command-line option that carries out a suggestion, "" when none does."""
+    if s.kind == "cut_tail":
+        return f"--outputs {s.outputs[0]}" if s.outputs else "--outputs"
+    return _OPTIONS.get(s.kind, "")
 
 
 def _display(name: str, width: int = 40) -> str:

@@ -76,7 +76,8 @@ def check_output_folder(out_dir: Path, names: list[str], source: Path, force: bo
     except OSError as exc:
         raise UserError(f"Cannot create the output folder {out_dir}: {exc.strerror or exc}.") from exc
     if not os.access(out_dir, os.W_OK | os.X_OK):
-        raise UserError(f"The output folder {out_dir} is not writable; choose another with -o.")
+        raise UserError(f"The output folder {out_dir} is not writable; choose another output folder.",
+                        cli_hint="-o OUTDIR")
     src = source.resolve()
     for n in names:
         target = (out_dir / n).resolve()
@@ -85,7 +86,10 @@ def check_output_folder(out_dir: Path, names: list[str], source: Path, force: bo
     existing = [n for n in names if (out_dir / n).exists()]
     if existing and not force:
         listed = ", ".join(existing[:3]) + (" ..." if len(existing) > 3 else "")
-        raise UserError(f"{listed} already exist{'s' if len(existing) == 1 else ''} in {out_dir}; use --force to replace.")
+        one = len(existing) == 1
+        raise UserError(f"{listed} already exist{'s' if one else ''} in {out_dir}; choose to replace "
+                        f"{'it' if one else 'them'}, or choose another output folder.",
+                        cli_hint=f"--force replaces {'it' if one else 'them'}")
 
 
 def default_stem(source: Path) -> str:
@@ -138,7 +142,8 @@ def convert(
     names = [get_target(t).name for t in target_names]
     names = list(dict.fromkeys(names))
     if not names:
-        raise UserError("Choose at least one target with --target (e.g. tflite-int8, edgetpu, openvino-fp16).")
+        raise UserError("Choose at least one target to convert to, e.g. tflite-int8, edgetpu or openvino-fp16.",
+                        cli_hint="--target T, once for each")
     targets = [get_target(n) for n in names]
     for t in targets:
         if isinstance(t, UnavailableTarget):  # refused before anything is loaded or written
@@ -148,8 +153,9 @@ def convert(
     if needs_calib and not options.calibration.given:
         raise UserError(
             f"{', '.join(needs_calib)} need{'s' if len(needs_calib) == 1 else ''} calibration data for full-integer "
-            "quantization: give --calib with a folder of images or a .npy/.npz file of typical inputs "
-            "(or --calib synthetic to accept poor int8 accuracy)."
+            "quantization: give a folder of images or a .npy/.npz file of typical inputs, or choose synthetic "
+            "data and accept poor int8 accuracy.",
+            cli_hint="--calib PATH, or --calib synthetic"
         )
     check_output_folder(out, planned_outputs(names, stem), src, force)
 

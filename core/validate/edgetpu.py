@@ -25,14 +25,17 @@ NAME, TITLE = DEVICE_ENTRY.validator, DEVICE_ENTRY.title
 HEAVY_OPS = frozenset({"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV", "CONV_3D",
                        "BATCH_MATMUL", "UNIDIRECTIONAL_SEQUENCE_LSTM"})
 _ITEMSIZE = {"int8": 1, "uint8": 1, "int16": 2, "float16": 2, "int32": 4, "float32": 4, "int64": 8, "float64": 8}
+# Advice shared by the command line and the wizard: plain words, no command-line option (the command line
+# adds the option for each kind itself, core/cli/validate_cmd.py).
 _FIXES = {
-    "fix_batch": "Fix the batch (and every other dimension) to a number before converting: EdgeWizard does "
-                 "this when it converts the original TensorFlow/Keras model (batch 1, or --shape 1,H,W,C); "
-                 "a .tflite exported with a dynamic batch must be exported again.",
-    "quantize_fully": "Convert with full-integer quantization and integer input/output (the edgetpu target "
-                      "does: --io-type uint8), so that no float op is left in the model.",
-    "runtime": "Compile for a newer Edge TPU runtime (leave out --edgetpu-min-runtime) and update the "
-               "runtime (libedgetpu) on the device, or replace the op.",
+    "fix_batch": "Fix the batch and every other dimension of the input to a number before converting (a "
+                 "fixed shape such as 1×H×W×C): EdgeWizard does this when it converts the original "
+                 "TensorFlow/Keras model (the batch becomes 1); a .tflite exported with a dynamic batch must be "
+                 "exported again.",
+    "quantize_fully": "Convert with full-integer quantization and uint8 inputs and outputs (as the Edge TPU "
+                      "conversion does), so that no float op is left in the model.",
+    "runtime": "Compile for a newer Edge TPU runtime version (the compiler's default is its newest) and update "
+               "the runtime (libedgetpu) on the device, or replace the op.",
     "activation_fused": "TFLite fuses an activation that directly follows a pooling or a concatenation into "
                         "it: apply the activation before the pooling (for max pooling the result is the same) "
                         "or on each input of the concatenation.",
@@ -110,7 +113,7 @@ def int8_model(ctx: ValidationContext) -> tuple[bytes, str, list[str]]:
                      "how many, and fewer are faster.")
     try:
         data = convert_int8(job)
-        return data, f"the full-integer TFLite model the edgetpu target makes (input/output {io})", notes
+        return data, f"the full-integer TFLite model conversion for the Edge TPU makes (input/output {io})", notes
     except UserError as exc:
         data = _mixed_int8(job)
         notes.append(f"A full-integer model could not be made ({exc.message}); judged the model with int8 "
@@ -164,7 +167,7 @@ def _stop_after_tensors(verdicts, graph, tensors) -> list[NodeVerdict]:
         return verdicts
     last = max(producers)
     return [replace(v, where=CPU, rule="intermediate", reason="Runs on the CPU because mapping stops after the "
-                    "intermediate tensors you named (--edgetpu-intermediate).")
+                    "intermediate tensors you named.")
             if v.index > last and v.where == DEVICE else v for v in verdicts]
 
 
@@ -192,12 +195,12 @@ def _model_notes(graph, runtime: int, opts) -> list[str]:
         notes.append("The model's batch dimension is dynamic; the Edge TPU runtime refuses dynamic-size tensors "
                      "even where the compiler maps the ops.")
     if opts.min_runtime_version:
-        notes.append(f"Judged for Edge TPU runtime {runtime} (--edgetpu-min-runtime).")
+        notes.append(f"Judged for Edge TPU runtime {runtime}, the runtime version chosen to compile for.")
     if opts.allow_multiple_subgraphs:
-        notes.append("More than one Edge TPU subgraph allowed (-a, experimental in the compiler): ops after an "
+        notes.append("More than one Edge TPU subgraph allowed (experimental in the compiler): ops after an "
                      "unsupported op map again where they can.")
     if opts.num_segments and opts.num_segments > 1:
-        notes.append(f"Segmenting for {opts.num_segments} Edge TPUs (-n) splits the mapped part; it does not "
+        notes.append(f"Splitting into segments for {opts.num_segments} Edge TPUs divides the mapped part; it does not "
                      "change which ops map.")
     return notes
 
@@ -221,7 +224,7 @@ def suggest(verdicts, judgements, point, memory, graph) -> list[Suggestion]:
         out.append(Suggestion(kind="memory", text=(
             f"The parameters (~{mib:.1f} MiB) exceed the Edge TPU's ~{memory.cache_bytes / 2 ** 20:.0f} MiB on-chip "
             "cache: the rest streams over USB on every inference, which is slow. Use a smaller model (a lower "
-            "alpha), cut it earlier, or pipeline it over several Edge TPUs (--edgetpu-segments).")))
+            "alpha), cut it earlier, or compile it in segments to pipeline it over several Edge TPUs.")))
     return out
 
 
@@ -235,11 +238,11 @@ def _cut_tail(verdicts, point) -> Optional[Suggestion]:
         return None
     last = before[-1]
     outputs = last.source_nodes[:1]  # TFLite names a fused op after its final op first: the new output
-    how = f"with --outputs {outputs[0]}" if outputs else f"after {last.op} '{last.name.split(';')[0]}'"
+    end = f"at node '{outputs[0]}'" if outputs else f"after {last.op} '{last.name.split(';')[0]}'"
     ops = ", ".join(dict.fromkeys(v.op for v in tail))
     return Suggestion(kind="cut_tail", nodes=tuple(v.name for v in tail), outputs=tuple(outputs), text=(
-        f"Only post-processing follows the partition point ({ops}): cut the model before it {how} so that "
-        f"everything left runs on the Edge TPU, and do those {len(tail)} step{'s' if len(tail) != 1 else ''} "
+        f"Only post-processing follows the partition point ({ops}): cut the model so that it ends {end}; "
+        f"everything left then runs on the Edge TPU, and you do those {len(tail)} step{'s' if len(tail) != 1 else ''} "
         "on the CPU in your own code."))
 
 

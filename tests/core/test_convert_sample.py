@@ -150,8 +150,9 @@ def test_openvino_ir_matches_and_fp16_has_half_precision_weights(converted, test
 def test_existing_outputs_are_kept_without_force(converted):
     out, manifest = converted
     before = (out / "digits_cnn_float.tflite").stat().st_mtime_ns
-    with pytest.raises(UserError, match="already exists.*--force"):
+    with pytest.raises(UserError, match="already exists.*choose to replace it") as err:
         convert(str(sample_model_path()), LoadOptions(), Selection(), ["tflite-float"], str(out))
+    assert "--" not in err.value.message and "--force" in err.value.cli_hint  # the option: command line only
     assert (out / "digits_cnn_float.tflite").stat().st_mtime_ns == before
     assert read_manifest(out) == manifest
 

@@ -45,7 +45,7 @@ def test_read_only_output_folder_is_refused_with_nothing_written(tmp_path):
             pytest.skip(f"running as root and {CANNOT_MOUNT}: no folder here is read-only for root")
         with pytest.raises(UserError) as err:
             convert(ro)
-        assert one_sentence(err.value.message, ro) == f"The output folder {ro} is not writable; choose another with -o."
+        assert one_sentence(err.value.message, ro) == f"The output folder {ro} is not writable; choose another output folder."
         with pytest.raises(UserError) as err:
             convert(ro / "new folder")
         assert err.value.message.startswith(f"Cannot create the output folder {ro / 'new folder'}: ")
