@@ -47,9 +47,12 @@ _TFLITE = ("tflite-float", "tflite-fp16", "tflite-dynamic", "tflite-int8")
 _OPENVINO = ("openvino-fp32", "openvino-fp16", "openvino-int8")
 _OPENVINO_FILES = (".xml", ".onnx", ".tflite")
 # Words that follow "install" (the bench agent also writes "so use ..."): no command-line option here, as the
-# wizard shows it too; the bench command's help names the option that chooses that Python.
-_MYRIAD_PYTHON = ("a Python 3.7-3.10 environment with openvino 2022.3 (pip install \"openvino==2022.3.*\"), and "
-                  "run the benchmark with that Python")
+# wizard shows it too; the bench command adds the option that chooses that Python. The package index's
+# openvino 2022.3 wheels have no MYRIAD plugin (openvinotoolkit/openvino issues 13968, 20660): only Intel's
+# own download does (core/bench/runtime_archive.py makes the environment from it).
+_MYRIAD_PYTHON = ("Intel's own OpenVINO 2022.3 download (the package index's openvino 2022.3 has no plugin for the "
+                  "stick) with a Python 3.8–3.10; in the wizard, Benchmark › Set up the NCS2 runtime… makes the "
+                  "environment")
 
 CATALOGUE: tuple[Device, ...] = (
     Device("edgetpu", "Coral Edge TPU", "Edge TPU", ("edgetpu",), "edgetpu", "edgetpu", (".tflite",),
@@ -67,8 +70,8 @@ CATALOGUE: tuple[Device, ...] = (
                     ("03e7:f63b", "Intel Neural Compute Stick 2 (booted)")), usb_kind="ncs2",
            aliases=("ncs2", "openvino:MYRIAD"),
            description="MYRIAD VPU. Runs FP16 OpenVINO models with fixed input shapes.",
-           notes=("Needs OpenVINO 2022.3, its last release with MYRIAD, in a separate Python 3.10 or older "
-                  "environment.",)),
+           notes=("Needs Intel's own OpenVINO 2022.3 download, the last release with the stick's plugin, and a "
+                  "Python 3.8–3.10 of its own; the package index's openvino 2022.3 lacks that plugin.",)),
     Device("ncs", "Intel Movidius Neural Compute Stick (first generation)", "NCS", (), "", "", (), "",
            usb_ids=(("03e7:2150", "Intel Movidius Neural Compute Stick (first generation)"),), usb_kind="ncs",
            description="The first Movidius USB stick.",

@@ -9,7 +9,11 @@ from pathlib import Path
 
 from .. import tempdirs
 from ..devices import bench_kinds, by_bench, device as catalogue_entry, devices
-from ..errors import MissingDependency, UserError
+from ..errors import EdgeWizardError, MissingDependency, UserError
+
+# core's sentence for the NCS2's missing runtime says what to install and where the wizard sets it up; the
+# command line adds the option that runs the benchmark under that Python.
+RUNTIME_PYTHON_HINT = "--runtime-python PATH runs the benchmark under that Python"
 
 
 def catalogued(device: str):
@@ -45,8 +49,9 @@ def add_parser(sub) -> None:
     p.add_argument("model", nargs="?", help="converted model file (default: the bundled sample, converted for --device)")
     p.add_argument("--device", "-d", metavar="D", help=", ".join(bench_kinds()) + ", edgetpu:usb:N or edgetpu:pci:N "
                    "(default: edgetpu for *_edgetpu.tflite, openvino:CPU for .xml/.onnx, otherwise tflite:CPU)")
-    p.add_argument("--runtime-python", metavar="PATH", help="the Python that has the runtime, e.g. an OpenVINO 2022.3 "
-                   "environment for myriad; with --ssh, its path on that computer (default there: python3)")
+    p.add_argument("--runtime-python", metavar="PATH", help="the Python that has the runtime; for myriad, one set up "
+                   "with Intel's own OpenVINO 2022.3 download (the launcher the wizard's NCS2 setup makes, or a Python "
+                   "3.8-3.10 after Intel's setupvars); with --ssh, its path on that computer (default there: python3)")
     p.add_argument("--ssh", metavar="HOST", help="run on another computer over ssh (host, user and key from your ssh "
                    "config, no password prompt); the model is sent over the connection and nothing is installed there")
     g = p.add_mutually_exclusive_group()
@@ -67,6 +72,24 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    try:
+        return _run(args)
+    except EdgeWizardError as exc:
+        raise with_runtime_option(exc)
+
+
+def with_runtime_option(exc: EdgeWizardError) -> EdgeWizardError:
+    """The NCS2's missing runtime, as core words it (naming no option), with the option that gives that Python."""
+    if isinstance(exc, MissingDependency) and not exc.cli_hint and _ncs2_runtime_words() in exc.message:
+        exc.cli_hint = RUNTIME_PYTHON_HINT
+    return exc
+
+
+def _ncs2_runtime_words() -> str:
+    return catalogue_entry("myriad").install_hint
+
+
+def _run(args) -> int:
     from ..bench.devices import discover
     from ..bench.launch import Where
     from ..bench.runner import BenchRequest, canonical_device, canonical_precision, default_device
@@ -75,7 +98,8 @@ def run(args) -> int:
     if args.probe:
         found = discover(where)
         print(json.dumps({"where": found.where, "ready": found.ready, "missing": found.missing,
-                          "devices": [d.__dict__ for d in found.devices]}, indent=2) if args.json else found.summary())
+                          "devices": [d.__dict__ for d in found.devices]}, indent=2) if args.json else
+              found.summary().replace(_ncs2_runtime_words(), f"{_ncs2_runtime_words()} ({RUNTIME_PYTHON_HINT})"))
         return 0
     device = canonical_device(args.device or default_device(args.model or ""))
     precision = canonical_precision(args.precision)

@@ -102,11 +102,11 @@ class MyriadValidator:
             name = op.get_friendly_name()
             verdicts.append(NodeVerdict(i, name, op.get_type_name(), where, reason, ctx.source_nodes(name), rule,
                                         confirmed))
-        notes = ["Judged as the FP16 IR the openvino-fp16 target writes: the NCS2 runs FP16 models only.",
+        notes = ["Judged as the FP16 OpenVINO model conversion for the NCS2 writes: the NCS2 runs FP16 models only.",
                  "The NCS2 runs a model whole: if any operation is unsupported it refuses the model (OpenVINO's "
                  "HETERO mode could run those operations on the CPU).",
-                 "Running on the NCS2 needs OpenVINO 2022.3 (its last release with MYRIAD), in a separate "
-                 "Python 3.10 or older environment."]
+                 "Running on the NCS2 needs Intel's own OpenVINO 2022.3 download (its last release with the "
+                 "stick's plugin) and a Python 3.8–3.10 of its own."]
         suggestions = []
         allowed = set(table["general"]["input_types"])
         bad = [p for p in model.get_parameters() if _element_type(p) not in allowed]

@@ -40,7 +40,7 @@ def validate(
     validators = [get_validator(d) for d in devices]  # unknown names fail before any work
     validators = list({v.name: v for v in validators}.values())
     if not validators:
-        raise UserError("Choose at least one device to check, e.g. the Coral Edge TPU or OpenVINO on the CPU.",
+        raise UserError("Choose at least one device to check.",
                         cli_hint="--device D: edgetpu, myriad, openvino:CPU, tflite:CPU, ...")
 
     loaded = load(Path(source).expanduser(), load_options, sub_range(progress, 0.0, 0.1))

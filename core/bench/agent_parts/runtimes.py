@@ -55,8 +55,13 @@ def myriad_problem():
     kinds = usb_kinds()
     try:
         core, version = openvino_core()
-        runtime = "" if version.startswith("2022.") else (
-            "OpenVINO %s here has no MYRIAD support (removed in 2023.0), so use %s" % (version, install_hint("myriad")))
+        if not version.startswith("2022."):
+            runtime = "OpenVINO %s here has no plugin for the stick (Intel removed it in 2023.0), so use %s" % (
+                version, install_hint("myriad"))
+        elif not stick_plugin(core):  # the package index's 2022.3
+            runtime = "OpenVINO %s here has no plugin for the stick, so use %s" % (version, install_hint("myriad"))
+        else:
+            runtime = ""
     except AgentError:
         core, runtime = None, "this Python has no OpenVINO, so use %s" % install_hint("myriad")
     if kinds is not None and "ncs2" not in kinds:
@@ -68,6 +73,16 @@ def myriad_problem():
         return ("OpenVINO 2022.3 does not see the Neural Compute Stick 2: on Linux install its udev rules "
                 "(97-myriad-usbboot.rules from OpenVINO's install_dependencies) and replug it.")
     return ""
+
+
+def stick_plugin(core):
+    """Whether this OpenVINO has the stick's (MYRIAD) plugin at all, plugged in or not: Intel's own 2022.3
+    download has it, the package index's openvino 2022.3 does not."""
+    try:
+        core.get_versions("MYRIAD")
+        return True
+    except Exception:
+        return False
 
 
 def no_openvino_device(version, device, available):
