@@ -50,7 +50,7 @@ def cut(loaded: LoadedModel, selection: Selection, workdir: Path, progress: Prog
     fmt = loaded.info.format
     chosen = len(selection.inputs) or len(loaded.info.graph.inputs)
     if chosen > 1 and any(n == "" for n, _ in selection.shapes):
-        raise UserError("The cut has several inputs; name the input each --shape is for, as --shape NAME=1,H,W,C.")
+        raise UserError("The cut has several inputs; say which input each shape is for.", cli_hint="--shape NAME=1,H,W,C")
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     if fmt in ("keras", "h5"):

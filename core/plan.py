@@ -81,7 +81,8 @@ class ConvertOptions:
 
     def __post_init__(self) -> None:
         if self.io_type not in IO_TYPES:
-            raise UserError(f"--io-type must be one of {', '.join(IO_TYPES)}, not {self.io_type!r}.")
+            raise UserError(f"The input and output type must be one of {', '.join(IO_TYPES)}, not {self.io_type!r}.",
+                            cli_hint="--io-type")
 
 
 @dataclass(frozen=True)

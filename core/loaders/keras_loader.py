@@ -229,7 +229,8 @@ def load(path: Path, fmt: str, options: LoadOptions, progress) -> LoadedModel:
     if lambdas and not options.allow_unsafe:
         raise UserError(
             f"{path} has a Lambda layer ('{lambdas[0]}'), which carries Python code that would run on "
-            "load; pass --allow-unsafe (GUI: tick \"allow unsafe Lambda layers\") only if you trust the file."
+            "load; allow unsafe Lambda layers only if you trust the file.",
+            cli_hint="--allow-unsafe"
         )
     check_config_sizes(config, path)
     custom = load_custom_objects(options.custom_objects) if options.custom_objects else {}

@@ -243,4 +243,4 @@ def _choose_signature(path: Path, keys: list[str], wanted: Optional[str]) -> str
     if len(keys) == 1:
         return keys[0]
     raise UserError(f"The SavedModel in {path} has several signatures ({listing}) and none is 'serving_default'; "
-                    "choose one (--signature NAME).")
+                    "choose one of them.", cli_hint="--signature NAME")

@@ -15,7 +15,7 @@ from .results import DataSummary
 
 RANDOM_NOTE = (
     "Random inputs: the figures show whether the converted model computes the same function, not how it "
-    "behaves on real data; give real samples with --data for figures you can act on."
+    "behaves on real data; give real samples for figures you can act on."
 )
 
 

@@ -125,7 +125,8 @@ def _run_all(runner: Runner, arrays: list, batch: int, cut: CutModel, label: str
         for k, o in enumerate(outs):
             if o.ndim == 0 or o.shape[0] != batch:
                 if batch != 1:
-                    raise UserError(f"Output {k} of {label} has no batch axis; verify with batch 1 (--shape 1,...).")
+                    raise UserError(f"Output {k} of {label} has no batch axis; verify with a batch of 1.",
+                                    cli_hint="--shape 1,...")
                 o = o[None]
             per_output[k].append(o)
     return [np.concatenate(chunks) for chunks in per_output]

@@ -56,7 +56,8 @@ def _check_shape(label: str, name: str, own: list, cut: list) -> None:
     if len(own) != len(cut) or any(o not in (-1, c) for o, c in zip(own, cut)):
         raise UserError(
             f"{label} does not take the original model's inputs: its input '{name}' has shape {own}, the original's "
-            f"{cut}; verify it against the model it was converted from (or give the same --shape)."
+            f"{cut}; verify it against the model it was converted from, or with the input shapes it was converted with.",
+            cli_hint="--shape"
         )
 
 

@@ -96,7 +96,7 @@ def test_a_dynamic_input_is_refused_in_one_sentence_naming_it(models):
     assert run.result().status == "failed"
     assert isinstance(run.error, UserError)
     assert run.error.message == ("The model's input 'images' (shape [?,4]) is not fixed in size; convert it with "
-                                 "fixed input shapes (--shape) to benchmark it.")
+                                 "fixed input shapes to benchmark it.")
 
 
 def test_ready_names_the_inputs_as_the_model_does(models):

@@ -100,7 +100,8 @@ def test_lambda_refused_unless_allowed(models, key):
     with pytest.raises(UserError) as err:
         kload(path)
     msg = str(err.value)
-    assert str(path) in msg and "'double'" in msg and "--allow-unsafe" in msg and "allow unsafe Lambda layers" in msg
+    assert str(path) in msg and "'double'" in msg and "allow unsafe Lambda layers" in msg and "--" not in msg
+    assert err.value.cli_hint == "--allow-unsafe"  # the command line's option, added by the command line only
 
     loaded = kload(path, allow_unsafe=True)
     assert loaded.info.graph.node("double").op == "Lambda"

@@ -91,7 +91,7 @@ SPECS += [
          kind="wrong kind"),
     Spec("zip-bomb.keras", "bomb/bomb.keras", from_bases(write_zip_bomb), "zip bomb", kind="zip bomb", heavy=True),
     Spec("weights-only.h5", "weights/only_weights.h5", weights_only, "only weights", kind="weights only"),
-    Spec("lambda.keras", "lambda/with_lambda.keras", lambda_layer_model, "allow-unsafe", kind="lambda"),
+    Spec("lambda.keras", "lambda/with_lambda.keras", lambda_layer_model, "allow unsafe", kind="lambda"),
     Spec("huge-dim.onnx", "huge/huge.onnx", from_bases(onnx_huge), "2147483648", kind="absurd shape", heavy=True),
     Spec("huge-dim.tflite", "huge/huge.tflite", from_bases(tflite_huge), "2147483647", kind="absurd shape", heavy=True),
     Spec("huge-dim.xml", "huge/ir/huge.xml", from_bases(ir_huge), "2147483648", kind="absurd shape", heavy=True),

@@ -84,7 +84,7 @@ class OpenVINOSession(object):
                    if p.get_partial_shape().is_dynamic]
         if dynamic:
             raise AgentError("user", "The model's input%s %s %s not fixed in size; convert it with fixed input shapes "
-                             "(--shape) to benchmark it." % ("s" if len(dynamic) > 1 else "", ", ".join(dynamic),
+                             "to benchmark it." % ("s" if len(dynamic) > 1 else "", ", ".join(dynamic),
                                                                "are" if len(dynamic) > 1 else "is"))
         self.default_precision = precision_name(_property(core, device, "INFERENCE_PRECISION_HINT"))
         config = {"PERFORMANCE_HINT": "LATENCY"}
