@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QCompleter, QHBoxLayout, QLabel, QLineEdit, QMenu, QStackedLayout,
@@ -16,18 +16,7 @@ from edgewizard.core.errors import EdgeWizardError
 from .netron_page import Bridge, bridge_script, make_page, shared_profile
 from .netron_scheme import PAGE_URL, model_file, unavailable_reason
 
-if TYPE_CHECKING:
-    from edgewizard.core.manifest import Manifest
-
 CATEGORIES = ("accelerator", "cpu", "unsupported")  # where a node runs on the chosen device
-
-
-def converted_models(manifest: Optional["Manifest"], output_dir: str) -> list[tuple[str, str]]:
-    """(label, path) of each converted model a conversion's manifest lists (.tflite, OpenVINO .xml),
-    once per file even when several targets share it."""
-    from .state import converted_files
-
-    return [(f"Converted: {path.name} ({target})", str(path)) for path, target in converted_files(manifest, output_dir)]
 
 
 class GraphView(QWidget):
