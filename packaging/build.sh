@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make package`: freeze EdgeWizard with PyInstaller (one folder), then build the Debian package
 # (installs under /opt/edgewizard) and a .tar.gz of the same folder, into build/package/.
-# Needs the venv with the `package` extra (PyInstaller) and dpkg-deb. SKIP_FREEZE=1 reuses the last
-# frozen folder (to rebuild only the .deb and .tar.gz); DEB_COMPRESSION=xz|zstd|gzip (default zstd).
+# Needs the venv with the `package` extra (PyInstaller), dpkg-deb and binutils (strip, objdump).
+# SKIP_FREEZE=1 reuses the last frozen folder (to rebuild only the .deb and .tar.gz);
+# DEB_COMPRESSION=xz|zstd|gzip (default xz) and DEB_LEVEL (default: 6 for xz, 9 for zstd and gzip).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PY="${PY:-$ROOT/.venv/bin/python}"
@@ -15,6 +16,7 @@ say() { echo "package: $*" >&2; }
 die() { echo "package: $*" >&2; exit 1; }
 
 command -v dpkg-deb >/dev/null || die "dpkg-deb is missing: the .deb is built on a Debian-family system."
+command -v strip >/dev/null || die "strip is missing: install binutils (packaging/system-deps.sh does)."
 "$PY" -c "import PyInstaller" 2>/dev/null || die "PyInstaller is not installed in $PY's environment: run .venv/bin/pip install -e '.[package]'."
 VERSION="$("$PY" -c 'from importlib.metadata import version; print(version("edgewizard"))')"
 ARCH="$(dpkg --print-architecture)"
@@ -31,6 +33,12 @@ if [ "${SKIP_FREEZE:-0}" != 1 ] || [ ! -x "$APPDIR/edgewizard" ]; then
 fi
 [ -x "$APPDIR/edgewizard" ] || die "PyInstaller did not produce $APPDIR/edgewizard."
 frozen=$(date +%s)
+# TensorFlow's, LiteRT's and Python's shared libraries ship with their symbol tables (300 MB of the
+# 1.6 GB of libraries that have them) and TensorFlow's with CUDA kernels the app cannot run (323 MB):
+# strip the symbols and empty the kernels, never touching an executable (see slim_libraries.py).
+# A folder that is already slimmed is left as it is, so SKIP_FREEZE=1 can run this again.
+"$PY" "$ROOT/packaging/slim_libraries.py" "$APPDIR" || die "slimming the shared libraries failed."
+stripped=$(date +%s)
 # The frozen CLI must at least start without a display and without any Python around it.
 env -i HOME="$OUT" PATH=/usr/bin:/bin "$APPDIR/edgewizard" --version >/dev/null \
     || die "the frozen app does not start: $APPDIR/edgewizard --version failed."
@@ -73,11 +81,12 @@ sed -e "s|@VERSION@|$VERSION|" -e "s|@ARCH@|$ARCH|" -e "s|@MAINTAINER@|$MAINTAIN
     -e "s|@INSTALLED_SIZE@|$installed_kib|" -e "s/@DEPENDS@/$DEPENDS/" "$LINUX/control.in" > "$STAGE/DEBIAN/control"
 # Every file belongs to root; nothing is writable by others (the hard links share the build's modes).
 chmod -R u+rwX,go+rX,go-w "$STAGE"
-# zstd: about a minute here for a .deb of ~700 MB; DEB_COMPRESSION=xz gives ~570 MB but takes ~20
-# minutes on 2 cores. Every system the binaries run on (glibc above) has a dpkg that reads zstd.
-COMPRESSION="${DEB_COMPRESSION:-zstd}"
+# xz -6 (dpkg-deb compresses with every core): see packaging/README.md for the sizes and times of
+# the levels measured here. Every dpkg reads xz; zstd is faster and larger (a quick local .deb).
+COMPRESSION="${DEB_COMPRESSION:-xz}"
 case "$COMPRESSION" in zstd) level=9 ;; xz) level=6 ;; gzip) level=9 ;; *) die "DEB_COMPRESSION must be zstd, xz or gzip." ;; esac
-say "building $NAME.deb ($COMPRESSION)"
+level="${DEB_LEVEL:-$level}"
+say "building $NAME.deb ($COMPRESSION -$level)"
 rm -f "$OUT/$NAME.deb"
 dpkg-deb --root-owner-group "-Z$COMPRESSION" "-z$level" --build "$STAGE" "$OUT/$NAME.deb" >/dev/null
 debbed=$(date +%s)
@@ -91,7 +100,7 @@ done_at=$(date +%s)
 rm -rf "$STAGE"  # hard links into dist/: nothing is lost, the folder is only for dpkg-deb
 
 mb() { echo "$(( ($(stat -c %s "$1") + 524288) / 1048576 )) MB"; }
-say "done in $((done_at - started)) s (freeze $((frozen - started)) s, .deb $((debbed - frozen)) s, .tar.gz $((done_at - debbed)) s)"
+say "done in $((done_at - started)) s (freeze $((frozen - started)) s, slim $((stripped - frozen)) s, .deb $((debbed - stripped)) s, .tar.gz $((done_at - debbed)) s)"
 say "frozen folder $(du -sh "$APPDIR" | cut -f1) (installed size $((installed_kib / 1024)) MB)"
 say "$OUT/$NAME.deb: $(mb "$OUT/$NAME.deb")"
 say "$TARBALL: $(mb "$TARBALL")"

@@ -119,6 +119,104 @@ def test_frozen_app_gives_child_programs_the_users_library_path(monkeypatch):
     assert "LD_LIBRARY_PATH" not in os.environ
 
 
+def _spec_function(name: str):
+    """A function defined in edgewizard.spec, with the spec's constants it reads, to call in a test."""
+    tree = _spec_tree()
+    namespace = {"sys": sys, "os": os}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets):
+            try:
+                value = ast.literal_eval(node.value)
+            except ValueError:
+                continue
+            namespace.update({t.id: value for t in node.targets})
+    found = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name)
+    exec(compile(ast.Module([found], []), "edgewizard.spec", "exec"), namespace)
+    return namespace[name]
+
+
+def test_spec_keeps_qt_and_chromium_translations_of_english_chinese_and_japanese_only():
+    unwanted = _spec_function("_unwanted_translation")
+    qt, chromium = "PySide6/Qt/translations/", "PySide6/Qt/translations/qtwebengine_locales/"
+    for kept in ("qt_en.qm", "qt_zh_CN.qm", "qtbase_ja.qm", "qtwebengine_zh_CN.qm", "qt_ja.qm"):
+        assert not unwanted(qt + kept), kept
+    for dropped in ("qt_de.qm", "qt_zh_TW.qm", "qtbase_pt_BR.qm", "qt_help_zh_CN.qm", "qt_help_de.qm",
+                    "qtlocation_ja.qm", "qtwebengine_fr.qm"):
+        assert unwanted(qt + dropped), dropped
+    for kept in ("en-US.pak", "zh-CN.pak", "ja.pak"):
+        assert not unwanted(chromium + kept), kept
+    for dropped in ("de.pak", "zh-TW.pak", "en-GB.pak", "pt-BR.pak"):
+        assert unwanted(chromium + dropped), dropped
+    for elsewhere in ("PySide6/Qt/resources/qtwebengine_resources.pak", "netron/translations/de.qm",
+                      "PySide6/Qt/lib/libQt6Core.so.6"):
+        assert not unwanted(elsewhere), elsewhere
+
+
+def test_spec_translation_filter_matches_the_installed_qt():
+    """Against this venv's PySide6: each kept language is found under Qt's own file names (a rename in a
+    new Qt would otherwise drop them all silently), and what is kept is a small part of the folder."""
+    import PySide6
+
+    folder = Path(PySide6.__file__).parent / "Qt" / "translations"
+    if not folder.is_dir():
+        pytest.skip(f"this PySide6 has no translations folder ({folder})")
+    unwanted = _spec_function("_unwanted_translation")
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    kept = {p.relative_to(folder).as_posix() for p in files
+            if not unwanted("PySide6/Qt/translations/" + p.relative_to(folder).as_posix())}
+    for name in ("qtbase_zh_CN.qm", "qtbase_ja.qm", "qt_zh_CN.qm", "qtwebengine_locales/en-US.pak",
+                 "qtwebengine_locales/zh-CN.pak", "qtwebengine_locales/ja.pak"):
+        assert name in kept, f"{name} would be left out of the frozen app"
+    kept_bytes = sum(p.stat().st_size for p in files if p.relative_to(folder).as_posix() in kept)
+    assert kept_bytes < 0.15 * sum(p.stat().st_size for p in files)
+
+
+def test_spec_leaves_out_unused_qt_pdf_and_grpc():
+    assert "grpc" in _spec_list("EXCLUDES")
+    assert "imageformats/libqpdf" in _spec_list("DROP_QT_PLUGINS")
+
+
+def test_litert_hook_collects_the_interpreter_without_the_gpu_accelerator_and_npu_tools():
+    """Run against the installed ai_edge_litert: a .so in the package also looks like a module to
+    collect_submodules, which once brought the 19 MB GPU accelerator back as a hidden import."""
+    import runpy
+
+    pytest.importorskip("PyInstaller", reason="the hooks run inside PyInstaller (the package extra)")
+    pytest.importorskip("ai_edge_litert", reason="LiteRT is not installed")
+    hook = runpy.run_path(str(PKG / "hooks" / "hook-ai_edge_litert.py"))
+    collected = [src for src, _dest in hook["binaries"] + hook["datas"]] + hook["hiddenimports"]
+    assert not [c for c in collected if "WebGpu" in c or "apply_plugin_main" in c or "/vendors/" in c]
+    assert "ai_edge_litert.interpreter" in hook["hiddenimports"]
+    assert any(src.endswith("libpywrap_litert_common.so") for src, _dest in hook["binaries"])
+    for path in list((ROOT / "core").rglob("*.py")) + list((ROOT / "gui").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        # The app runs .tflite files with the classic Interpreter: never the CompiledModel API, whose GPU
+        # accelerator the hook leaves out.
+        assert "compiled_model" not in text and "CompiledModel" not in text, path
+
+
+def test_spec_hides_nvidia_gpus_from_the_frozen_tensorflow():
+    """slim_libraries.py empties TensorFlow's CUDA kernels: every frozen process must run it on the CPU."""
+    assert 'runtime_hooks=[str(HOOKS / "rthook-cpu-only.py")]' in (PKG / "edgewizard.spec").read_text()
+    hook = PKG / "hooks" / "rthook-cpu-only.py"
+    code = f"exec(open({str(hook)!r}).read()); import os; print(os.environ['CUDA_VISIBLE_DEVICES'])"
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "0"}  # even where the person picked a GPU
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == "-1", r.stderr
+
+
+def test_build_strips_the_frozen_libraries_before_checking_and_packing_them():
+    build = (PKG / "build.sh").read_text()
+    code = "\n".join(ln for ln in build.splitlines() if not ln.lstrip().startswith("#"))
+    freeze, strip = code.index("-m PyInstaller"), code.index("slim_libraries.py")
+    check, stage, pack = code.index("--version"), code.index("cp -al"), code.index("dpkg-deb --root-owner-group")
+    assert freeze < strip < check < stage < pack
+    assert re.search(r'COMPRESSION="\$\{DEB_COMPRESSION:-xz\}"', code)
+    assert re.search(r"xz\) level=6 ;;", code)
+    assert '"-Z$COMPRESSION" "-z$level"' in code
+    assert re.search(r"\bbinutils\b", (PKG / "system-deps.sh").read_text())
+
+
 # ---------------------------------------------------------------- Debian package
 
 
