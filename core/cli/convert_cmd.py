@@ -137,7 +137,8 @@ def _convert_batch(runner, models, outputs, args, template) -> int:
             if args.debug and exc.details:
                 print(exc.details, file=sys.stderr)
             entries.append({"model": model, "output": out, "status": "failed", "exit_code": exc.exit_code,
-                            "error": exc.message, "error_id": exc.message_id or None})
+                            "error": exc.message, "error_id": exc.message_id or None,
+                            **({"hint": exc.cli_hint} if exc.cli_hint else {})})
             continue
         code = MissingDependency.exit_code if _not_compiled(manifest, targets) else 0
         entries.append({"model": model, "output": out, "status": "converted", "exit_code": code, "manifest": to_data(manifest)})
