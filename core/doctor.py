@@ -4,7 +4,9 @@ naming the ops, tensors and versions involved, and what to do.
 The known signatures are data, `resources/errors/*.toml` (one file per tool family), each with the
 real message it was written from: a test that makes the tool print it, or a quote from the tool's
 public issue tracker. An unknown message gives no diagnosis and the caller keeps its own sentence;
-the raw text always stays in the error's details. Standard library only (no Qt, no tool imports),
+the raw text always stays in the error's details. A sentence is shared by the command line and the wizard,
+so it names no command-line option; an entry's `cli_hint` holds the option that helps, which only the
+command line shows (core/errors.py). Standard library only (no Qt, no tool imports),
 so the GUI process and the bench agent's host side may use it too."""
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ from .errors import EdgeWizardError, InternalError, MissingDependency, UserError
 TABLES = ("openvino", "tensorflow", "nncf", "litert", "edgetpu")
 KINDS = {"user": UserError, "missing": MissingDependency, "internal": InternalError}
 MAX_LISTED = 6  # longer lists end in "and N more": a sentence, not a dump
-_FIELDS = {"id", "tool", "kind", "match", "sentence", "collect", "requires", "model_has", "provenance", "defaults"}
+_FIELDS = {"id", "tool", "kind", "match", "sentence", "cli_hint", "collect", "requires", "model_has", "provenance",
+           "defaults"}
 _COLLECT_FIELDS = {"regex", "format", "clean"}
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
@@ -76,6 +79,7 @@ class Signature:
     defaults: Mapping[str, str] = field(default_factory=dict)
     provenance: Mapping[str, str] = field(default_factory=dict)
     table: str = ""
+    cli_hint: str = ""  # the command-line option that helps ("--shape 1,H,W,C"); filled like the sentence
 
 
 @dataclass(frozen=True)
@@ -85,9 +89,11 @@ class Diagnosis:
     args: dict
     kind: str = "user"
     tool: str = ""
+    cli_hint: str = ""
 
     def error(self, details: str = "") -> EdgeWizardError:
-        return KINDS[self.kind](self.sentence, details, message_id=self.id, message_args=self.args)
+        return KINDS[self.kind](self.sentence, details, message_id=self.id, message_args=self.args,
+                                cli_hint=self.cli_hint)
 
 
 # ---------------------------------------------------------------- the tables
@@ -128,11 +134,14 @@ def parse_table(name: str, text: str) -> tuple[Signature, ...]:
             if set(_PLACEHOLDER.findall(spec.get("format", ""))) - set(regex.groupindex):
                 raise InternalError(f"The error table {where} formats collect.{arg} with a group its regex lacks.")
             collect[arg] = Collect(regex, spec.get("format", ""), tuple(spec.get("clean", ())))
+        hint = raw.get("cli_hint", "").strip()
+        if set(_PLACEHOLDER.findall(hint)) - set(_PLACEHOLDER.findall(raw["sentence"])):
+            raise InternalError(f"The error table {where} fills its cli_hint with a value its sentence does not name.")
         out.append(Signature(
             id=raw["id"], tool=raw["tool"], kind=raw["kind"], match=_compile(raw["match"], where),
             sentence=raw["sentence"].strip(), collect=collect, requires=tuple(raw.get("requires", ())),
             model_has=tuple(raw.get("model_has", ())), defaults=dict(raw.get("defaults", {})),
-            provenance=dict(raw["provenance"]), table=name))
+            provenance=dict(raw["provenance"]), table=name, cli_hint=hint))
     return tuple(out)
 
 
@@ -206,7 +215,7 @@ def _try(sig: Signature, text: str, context: Context) -> Optional[Diagnosis]:
     if needed - set(args):
         return None  # the message lacks a part the sentence names: a less specific entry may fit
     args = {k: v for k, v in args.items() if k in needed}
-    return Diagnosis(sig.id, sig.sentence.format(**args), args, sig.kind, sig.tool)
+    return Diagnosis(sig.id, sig.sentence.format(**args), args, sig.kind, sig.tool, sig.cli_hint.format(**args))
 
 
 def diagnose(text: str, tool: Union[str, Iterable[str], None] = None,

@@ -158,8 +158,9 @@ def test_explain_reads_the_causes_of_a_wrapped_exception():
             raise TypeError("could not be deserialized properly") from inner
     except TypeError as outer:
         err = doctor.explain(outer, "keras", UserError("fallback"), {"model": "m.h5"})
-    assert err.message == ("m.h5 uses 'ScaleLayer', which Keras does not know; pass a custom-objects file "
-                           "(--custom-objects FILE.py) that defines it.")
+    assert err.message == ("m.h5 uses 'ScaleLayer', which Keras does not know; give a custom objects file, a Python "
+                           "file that defines it (in the wizard, under Loading options on the Model step).")
+    assert err.cli_hint == "--custom-objects FILE.py"  # the option, for the command line only
     assert "could not be deserialized properly" in err.details and "ScaleLayer" in err.details
 
 

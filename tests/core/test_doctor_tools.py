@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from edgewizard.core import doctor
+from edgewizard.core.cli import with_hint
 from edgewizard.core.errors import UserError
 
 pytestmark = pytest.mark.slow
@@ -481,7 +482,8 @@ def test_openvino_tflite_with_resource_variables(tmp_path):
     # The same message from the bench agent reaches the person as that sentence (exit 2).
     bench = subprocess.run([sys.executable, "-m", "edgewizard.gui.launch", "bench", str(path), "-d", "openvino:CPU",
                             "-n", "3"], capture_output=True, text=True, timeout=180)
-    assert bench.returncode == 2 and bench.stderr == f"edgewizard: {found.sentence}\n"
+    assert found.cli_hint == "-d tflite:CPU" and "tflite:CPU" not in found.sentence  # the option: command line only
+    assert bench.returncode == 2 and bench.stderr == f"edgewizard: {with_hint(found.sentence, found.cli_hint)}\n"
 
 
 def test_keras_model_rebuilt_differently_by_another_keras_version(tmp_path):
