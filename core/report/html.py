@@ -18,6 +18,9 @@ from .sources import ReportInputs
 from .style import CSS
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+# The report is saved from the command line and from the wizard alike, so it says what to do in words that
+# fit both, naming the wizard's step (no command line).
+VERIFY_WHERE = "in the wizard: the Verify step"
 GOOD_STATES = {"device", "accelerator", "supported", "mapped", "ok", "on_device", "tpu", "edgetpu"}
 
 
@@ -91,10 +94,10 @@ def render(found: ReportInputs, version: str) -> str:
         parts.append(_artifacts(m))
     if m_created and v_created and v_created < m_created:
         parts.append('<div class="note">The verification results are older than the last conversion into this folder; '
-                     f'run <code>edgewizard verify {esc(found.folder)}</code> again for figures of the current models.</div>')
+                     f'verify again for figures of the current models ({VERIFY_WHERE}).</div>')
     parts.append(_verification(v) if v is not None else
-                 '<section><h2>Verification</h2><p class="muted">Not verified yet: run <code>edgewizard verify '
-                 f'{esc(found.folder)}</code> and make the report again.</p></section>')
+                 '<section><h2>Verification</h2><p class="muted">Not verified yet: verify the converted models '
+                 f'({VERIFY_WHERE}), then make the report again.</p></section>')
     if found.benches:
         parts.append(_benchmarks(found.benches))
     parts.append(f"<footer>Made by EdgeWizard {esc(version)}. This file is self-contained: it loads nothing from "

@@ -35,7 +35,8 @@ class ReportInputs:
 def collect(folder: str | Path) -> ReportInputs:
     folder = Path(folder).expanduser()
     if not folder.is_dir():
-        raise UserError(f"{folder} is not a folder; give the output folder of `edgewizard convert`.")
+        raise UserError(f"{folder} is not a folder; give the folder the converted models were saved in.",
+                        cli_hint="the OUTDIR given to convert -o")
     found = ReportInputs(folder=folder)
     found.manifest = _typed(folder / "manifest.json", found, manifest_from_dict, "a manifest")
     found.verify = _typed(folder / "verify.json", found, VerifyReport.from_dict, "verification results")

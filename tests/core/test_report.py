@@ -137,14 +137,18 @@ def test_unreadable_results_are_noted_not_fatal(tmp_path, folder):
     (tmp_path / "validation-x.json").write_text('"a string"')
     html = render_report(tmp_path)
     assert "bench-broken.json could not be read" in html and "validation-x.json does not hold the expected JSON object" in html
-    assert "Not verified yet: run <code>edgewizard verify" in html
+    # The report is made from the wizard too: it says what to do in words for both, naming no command.
+    assert "Not verified yet: verify the converted models (in the wizard: the Verify step)" in html
+    assert "edgewizard verify" not in html
 
 
 def test_nothing_to_report_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="holds no manifest.json or verify.json"):
         write_report(tmp_path)
-    with pytest.raises(UserError, match="is not a folder"):
+    with pytest.raises(UserError, match="is not a folder") as err:
         write_report(tmp_path / "nope")
+    assert err.value.message.endswith("give the folder the converted models were saved in.")
+    assert "edgewizard" not in err.value.message and "-o" in err.value.cli_hint  # the option: command line only
     assert list(tmp_path.iterdir()) == []
 
 
@@ -158,6 +162,7 @@ def test_cli_writes_atomically_where_asked(folder, tmp_path):
     assert target.read_text(encoding="utf-8") == (folder / REPORT_FILE).read_text(encoding="utf-8")
     r = subprocess.run([EXE, "report", str(tmp_path / "missing")], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and r.stderr.startswith("edgewizard: ") and len(r.stderr.strip().splitlines()) == 1
+    assert r.stderr.rstrip().endswith("saved in (the OUTDIR given to convert -o).")
 
 
 def chromium(page: Path, tmp: Path, *extra: str) -> Path:
@@ -217,6 +222,8 @@ def test_verification_older_than_the_conversion_is_pointed_out(tmp_path, folder)
     shutil.copy(folder / "manifest.json", tmp_path / "manifest.json")
     saved = json.loads((folder / "verify.json").read_text())
     (tmp_path / "verify.json").write_text(json.dumps({**saved, "created": "2000-01-01T00:00:00+00:00"}))
-    assert "older than the last conversion" in render_report(tmp_path)
+    stale = render_report(tmp_path)
+    assert "older than the last conversion into this folder; verify again for figures of the current models (in the " \
+           "wizard: the Verify step)." in stale and "edgewizard verify" not in stale
     (tmp_path / "verify.json").write_text(json.dumps(saved))
     assert "older than the last conversion" not in render_report(tmp_path)
