@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from edgewizard.core.bench.runtime_archive import ARCHIVE_PAGE
 from edgewizard.core.devices import families
 
 SHOWN_KEY = "welcome/shown"  # holds the version that showed it; empty or absent means never shown
@@ -29,11 +30,13 @@ ACCELERATORS = (
      (("Get started with the USB Accelerator", "https://coral.ai/docs/accelerator/get-started/"),
       ("Edge TPU compiler", "https://coral.ai/docs/edgetpu/compiler/"))),
     (_FAMILY["myriad"],
-     "EdgeWizard makes its models (FP16 OpenVINO IR) itself. To run them, the stick needs <b>OpenVINO "
-     "2022.3</b>, the last version that supports it, in a separate Python 3.7–3.10 environment (on Linux "
-     "also the stick's udev rules). On the Benchmark step, choose the stick and press “Set up…”: EdgeWizard "
-     "finds such a Python on this computer or makes the environment for you, and benchmarks through it.",
-     (("OpenVINO 2022.3 installation", "https://docs.openvino.ai/2022.3/openvino_docs_install_guides_overview.html"),)),
+     "EdgeWizard makes its models (FP16 OpenVINO IR) itself. To run them, the stick needs Intel's own "
+     "<b>OpenVINO 2022.3</b> download, the last release with the stick's plugin (the package index's openvino "
+     "2022.3 has no plugin for the stick), with a Python 3.8–3.10 (on Linux also the stick's udev rules). On the "
+     "Benchmark step, choose the stick and click “Set up the NCS2 runtime…”: EdgeWizard makes the environment "
+     "from Intel's download and a Python on this computer, and benchmarks through it.",
+     (("Intel's OpenVINO 2022.3 downloads", ARCHIVE_PAGE),
+      ("OpenVINO 2022.3 installation", "https://docs.openvino.ai/2022.3/openvino_docs_install_guides_overview.html"))),
     (_FAMILY["openvino"],
      "OpenVINO is included. An Intel GPU also needs Intel's GPU compute runtime (intel-opencl-icd on "
      "Linux), and an Intel NPU (Core Ultra processors) Intel's NPU driver.",
