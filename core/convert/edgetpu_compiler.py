@@ -113,7 +113,8 @@ def compile_failure(model_name: str, log: CompilerLog, returncode: int, float_te
     """The error a failed compile raises: the doctor's sentence with its id when it knows the message."""
     found = _diagnose(model_name, log, float_tensors)
     if found is not None:
-        return UserError(found.sentence, details, message_id=found.id, message_args=found.args)
+        return UserError(found.sentence, details, message_id=found.id, message_args=found.args,
+                         cli_hint=found.cli_hint)
     reason = log.error or f"it exited with code {returncode}"
     if log.error_detail and log.error_detail not in reason:
         reason = f"{reason} ({log.error_detail})"
