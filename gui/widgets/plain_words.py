@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from edgewizard.core.devices import device
+
 # How the wizard words each conversion target (the Target page's precision menu uses the same words).
 TARGET_WORDS = {"edgetpu": "int8", "openvino-fp32": "FP32 (most accurate)", "openvino-fp16": "FP16 (smaller)",
                 "openvino-int8": "INT8 (fastest; needs calibration data)", "tflite-float": "float32 (most accurate)",
@@ -19,7 +21,7 @@ def target_words(target: str) -> str:
     if words is None:
         return target
     if target == "edgetpu":
-        return "the Coral Edge TPU"
+        return f"the {device('edgetpu').title}"
     family = _FAMILY[target.split("-")[0]]
     return f"{family}'s “{words.split(' (')[0]}” precision"
 
