@@ -1,19 +1,25 @@
 """Prints the size of the Linux installer by component (TensorFlow, OpenVINO, Qt, LiteRT, NNCF, the
-numeric libraries, ...): in the frozen folder and in the .deb (installed bytes, from the package's
-file list), each against the same components' wheels in this venv's site-packages (what the recipe
-starts from, unstripped and unfiltered) measured in the same run, and, when earlier builds are given,
-against those (after/before ratios). The .deb's own size is its compressed data member.
+numeric libraries, ...), as ratios against references measured in the same run:
+  - installed: the bytes each component puts on disk, from the .deb's own contents, against the same
+    components' wheels in this venv's site-packages (what the recipe starts from: unstripped,
+    unfiltered) and, with --before, against an earlier .deb;
+  - compressed: each component compressed on its own with the same compressor for both packages
+    (xz -1, fast), so the ratio shows what the change of content did (emptied CUDA kernels show here,
+    not in the installed size); the real .deb sizes, each with its own compressor, come after.
+With --folder, the frozen folder the .deb was made from is measured too (a check that the package
+holds what was built).
 
-Run (after `make package`, or packaging/build.sh with OUT=...):
-  .venv/bin/python tests/bench/installer_size.py --deb NEW.deb [--folder NEW/dist/edgewizard]
-      [--before-deb OLD.deb] [--before-folder OLD/dist/edgewizard]"""
+Run (after `make package`, or packaging/build.sh with OUT=...; about 3 minutes a .deb on 2 cores):
+  .venv/bin/python tests/bench/installer_size.py --deb NEW.deb [--before OLD.deb] [--folder NEW/dist/edgewizard]"""
 from __future__ import annotations
 
 import argparse
+import lzma
 import re
 import subprocess
 import sys
 import sysconfig
+import tarfile
 from collections import defaultdict
 from pathlib import Path
 
@@ -30,71 +36,78 @@ COMPONENTS = {
     "numpy, scipy, Pillow, ONNX": ("numpy", "scipy", "pil", "pillow", "onnx"),
     "Netron, pyqtgraph": ("netron", "pyqtgraph"),
 }
-# In the frozen folder only: the interpreter and the system libraries PyInstaller bundled.
 PYTHON = re.compile(r"(libpython3.*|python3\.\d+|base_library\.zip)$")
-EXECUTABLE = "edgewizard (bootloader + every Python module, compressed)"
+SYSTEM = "system libraries (bundled)"
+EXECUTABLE = "executable (bootloader + all Python modules, zlib)"
 REST = "rest"
+DESKTOP = "menu entry, icons, file types, docs (/usr)"
+LABELS = [*COMPONENTS, "Python", SYSTEM, EXECUTABLE, REST, DESKTOP]
+APP = "opt/edgewizard/"
 
 
 def component(relative: str) -> str:
-    """The component of a path relative to _internal/ (or site-packages)."""
+    """The component of a path relative to _internal/ (or to site-packages)."""
     top = relative.split("/", 1)[0]
-    if "/" not in relative and PYTHON.match(top) is None and re.search(r"\.so(\.\d+)*$", top):
-        return "system libraries (bundled)"
     if PYTHON.match(top):
         return "Python"
+    if "/" not in relative and re.search(r"\.so(\.\d+)*$", top):
+        return SYSTEM
     name = top.lower()
     if name.endswith((".dist-info", ".egg-info")):
         name = re.split(r"-\d", name, maxsplit=1)[0].replace("-", "_")
     name = name.removesuffix(".libs")
-    for label, names in COMPONENTS.items():
-        if name in names:
-            return label
-    return REST
+    return next((label for label, names in COMPONENTS.items() if name in names), REST)
 
 
-def folder_sizes(folder: Path) -> dict[str, int]:
+def package_component(path: str) -> str:
+    """The component of a path inside the .deb (./opt/edgewizard/..., ./usr/...)."""
+    path = path.removeprefix("./")
+    if path.startswith(APP + "_internal/"):
+        return component(path.removeprefix(APP + "_internal/"))
+    if path == APP + "edgewizard":
+        return EXECUTABLE
+    return REST if path.startswith(APP) else DESKTOP
+
+
+def measure_deb(deb: Path, compress: bool) -> tuple[dict[str, int], dict[str, int]]:
+    """(installed bytes, xz -1 bytes) by component, streaming the package's files once."""
+    installed: dict[str, int] = defaultdict(int)
+    packed: dict[str, lzma.LZMACompressor] = {}
     sizes: dict[str, int] = defaultdict(int)
-    internal = folder / "_internal"
-    for path in folder.rglob("*"):
-        if path.is_symlink() or not path.is_file():
-            continue
-        if path.parent == folder:
-            sizes[EXECUTABLE if path.name == "edgewizard" else REST] += path.stat().st_size
-        else:
-            sizes[component(path.relative_to(internal).as_posix())] += path.stat().st_size
-    return sizes
+    tar_stream = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE)
+    with tarfile.open(fileobj=tar_stream.stdout, mode="r|") as tar:
+        for member in tar:
+            if not member.isfile():
+                continue
+            label = package_component(member.name)
+            installed[label] += member.size
+            if compress:
+                compressor = packed.setdefault(label, lzma.LZMACompressor(preset=1))
+                source = tar.extractfile(member)
+                while block := source.read(1 << 22):
+                    sizes[label] += len(compressor.compress(block))
+    if tar_stream.wait() != 0:
+        raise SystemExit(f"dpkg-deb could not read {deb}")
+    for label, compressor in packed.items():
+        sizes[label] += len(compressor.flush())
+    return installed, sizes
 
 
-def deb_sizes(deb: Path) -> dict[str, int]:
-    """Installed bytes by component, from the package's file list (nothing is unpacked)."""
-    listing = subprocess.run(["dpkg-deb", "-c", str(deb)], capture_output=True, text=True, check=True).stdout
-    sizes: dict[str, int] = defaultdict(int)
-    for line in listing.splitlines():
-        fields = line.split(None, 5)
-        if len(fields) < 6 or not fields[0].startswith("-"):  # regular files only
-            continue
-        size, path = int(fields[2]), fields[5].removeprefix("./")
-        if path.startswith("opt/edgewizard/_internal/"):
-            sizes[component(path.removeprefix("opt/edgewizard/_internal/"))] += size
-        elif path == "opt/edgewizard/edgewizard":
-            sizes[EXECUTABLE] += size
-        else:
-            sizes[REST] += size
-    return sizes
-
-
-def deb_members(deb: Path) -> dict[str, int]:
-    """The ar members of a .deb and their sizes: data.tar.xz (or .zst, .gz) is what compression made."""
-    members = {}
+def data_member(deb: Path) -> tuple[str, int]:
+    """The compressed data member of a .deb (data.tar.xz, .zst or .gz) and its size."""
     with open(deb, "rb") as f:
         if f.read(8) != b"!<arch>\n":
             raise SystemExit(f"{deb} is not a Debian package")
         while header := f.read(60):
             name, size = header[:16].decode().strip().rstrip("/"), int(header[48:58].decode().strip())
-            members[name] = size
+            if name.startswith("data.tar"):
+                return name, size
             f.seek(size + (size & 1), 1)
-    return members
+    raise SystemExit(f"{deb} has no data member")
+
+
+def folder_size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
 
 
 def venv_sizes() -> dict[str, int]:
@@ -120,48 +133,56 @@ def mb(n: int | None) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--deb", type=Path, required=True)
-    parser.add_argument("--folder", type=Path, help="the frozen folder the .deb was made from")
-    parser.add_argument("--before-deb", type=Path)
-    parser.add_argument("--before-folder", type=Path)
+    parser.add_argument("--before", type=Path, help="an earlier .deb to compare with")
+    parser.add_argument("--folder", type=Path, help="the frozen folder NEW.deb was made from")
+    parser.add_argument("--installed-only", action="store_true", help="installed sizes only (seconds, not minutes)")
     args = parser.parse_args(argv)
 
     venv = venv_sizes()
-    now, before = deb_sizes(args.deb), deb_sizes(args.before_deb) if args.before_deb else {}
-    frozen = folder_sizes(args.folder) if args.folder else {}
-    frozen_before = folder_sizes(args.before_folder) if args.before_folder else {}
-    labels = [*COMPONENTS, "Python", "system libraries (bundled)", EXECUTABLE, REST]
+    debs = {"now": args.deb, **({"before": args.before} if args.before else {})}
+    installed, packed, members = {}, {}, {}
+    for name, deb in debs.items():
+        members[name] = data_member(deb)
+        installed[name], packed[name] = measure_deb(deb, not args.installed_only)
 
-    print(f"Installer size by component, MB (MiB); venv = this venv's site-packages ({sys.prefix})")
-    head = f"{'component':<58}{'venv':>7}{'folder':>8}{'÷venv':>7}{'.deb':>8}{'÷venv':>7}"
-    if before:
-        head += f"{'before':>8}{'now÷before':>12}"
-    if frozen_before:
-        head += f"{'folder before':>15}"
-    print(head)
-    for label in labels + ["total"]:
-        pick = (lambda d: sum(d.values())) if label == "total" else (lambda d: d.get(label, 0))
-        v = sum(venv.values()) if label == "total" else venv.get(label)
-        row = f"{label:<58}{mb(v):>7}{mb(pick(frozen)):>8}{ratio(pick(frozen), v):>7}{mb(pick(now)):>8}{ratio(pick(now), v):>7}"
-        if before:
-            row += f"{mb(pick(before)):>8}{ratio(pick(now), pick(before)):>12}"
-        if frozen_before:
-            row += f"{mb(pick(frozen_before)):>15}"
-        print(row)
-    print("(venv total: the listed components only; the Python modules of every component are compressed "
-          "into the executable, so a component's folder share is its libraries and data files)")
+    def row(label, cells):
+        print(f"{label:<52}" + "".join(f"{c:>{w}}" for c, w in cells))
+
+    print(f"Installed size by component, MB (MiB); venv = this venv's site-packages ({sys.prefix})")
+    row("component", [("venv", 7), ("before", 8), ("now", 8), ("now÷before", 11), ("now÷venv", 9)])
+    for label in LABELS + ["total"]:
+        def pick(sizes):
+            return sum(sizes.values()) if label == "total" else sizes.get(label, 0)
+        v = pick(venv) if label in COMPONENTS or label == "total" else None
+        before = pick(installed["before"]) if args.before else None
+        now = pick(installed["now"])
+        row(label, [(mb(v), 7), (mb(before), 8), (mb(now), 8), (ratio(now, before), 11), (ratio(now, v), 9)])
+    print("(venv: the listed components only, Python sources included; the frozen app keeps every component's "
+          "Python modules compressed in the executable)")
+
+    if not args.installed_only:
+        print()
+        print("Compressed by component, MB: each compressed alone with xz -1 (the same for both packages)")
+        row("component", [("before", 8), ("now", 8), ("now÷before", 11)])
+        for label in LABELS + ["total"]:
+            def pick(sizes):
+                return sum(sizes.values()) if label == "total" else sizes.get(label, 0)
+            before = pick(packed["before"]) if args.before else None
+            row(label, [(mb(before), 8), (mb(pick(packed["now"])), 8), (ratio(pick(packed["now"]), before), 11)])
 
     print()
-    for name, deb, listed in (("now", args.deb, now), ("before", args.before_deb, before)):
-        if deb is None:
-            continue
-        members = deb_members(deb)
-        data = next((m for m in members if m.startswith("data.tar")), "?")
-        installed = sum(listed.values())
-        print(f".deb {name}: {deb.stat().st_size / MB:,.0f} MB ({data}: {members.get(data, 0) / MB:,.0f} MB); "
-              f"installs {installed / MB:,.0f} MB; compressed/installed {ratio(deb.stat().st_size, installed)}")
-    if before:
-        print(f".deb now/before: {ratio(args.deb.stat().st_size, args.before_deb.stat().st_size)}; "
-              f"installed now/before: {ratio(sum(now.values()), sum(before.values()))}")
+    for name, deb in debs.items():
+        member, size = members[name]
+        total = sum(installed[name].values())
+        print(f".deb {name}: {deb.stat().st_size / MB:,.0f} MB ({member} {size / MB:,.0f} MB); installs "
+              f"{total / MB:,.0f} MB; compressed÷installed {ratio(size, total)}")
+    if args.before:
+        print(f".deb now÷before: {ratio(args.deb.stat().st_size, args.before.stat().st_size)}; installed "
+              f"now÷before: {ratio(sum(installed['now'].values()), sum(installed['before'].values()))}")
+    if args.folder:
+        in_deb = sum(n for label, n in installed["now"].items() if label != DESKTOP)
+        print(f"frozen folder {folder_size(args.folder) / MB:,.0f} MB; the .deb's /opt/edgewizard "
+              f"{in_deb / MB:,.0f} MB; folder÷.deb {ratio(folder_size(args.folder), in_deb)}")
     return 0
 
 
