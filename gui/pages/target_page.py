@@ -281,6 +281,7 @@ class TargetPage(WizardPage):
 
     def on_enter(self) -> None:
         self._changed()
+        self.found.look()
 
     def _cut_suggested(self, outputs: tuple) -> None:
         from edgewizard.core.plan import Selection

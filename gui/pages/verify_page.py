@@ -235,6 +235,7 @@ class VerifyPage(WizardPage):
     # -- running
     def on_enter(self) -> None:
         self._refresh()
+        self.found.look()
 
     def start(self) -> None:
         artifacts = self.artifacts()

@@ -1,6 +1,10 @@
 """"Found next to the model:" a drop-down of the data core/data_candidates.py finds beside the open
-model, for the Target page (calibration) and the Verify page (data to compare on). The look runs with
-jobs.call beside the worker; nothing is chosen until the person picks an entry."""
+model, for the Target page (calibration) and the Verify page (data to compare on). Nothing is chosen
+until the person picks an entry.
+
+The look is short and capped (LOOK_SECONDS), so it runs on the GUI thread, when the page is shown
+and when the model or its cut changes while it is: as a jobs.call it would end as a "finished" job that
+observers of the controller's steps (the status bar, tests waiting for a conversion) take for theirs."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,6 +14,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QLabel, QSizePolicy
 
 from edgewizard.core.data_candidates import DataCandidate, find_candidates
+
+LOOK_SECONDS = 0.3  # at most, on a slow disk; a local folder takes a few milliseconds
 
 
 def model_inputs(state) -> list[tuple[str, Optional[tuple]]]:
@@ -49,22 +55,18 @@ class FoundData(QComboBox):
         self.activated.connect(self._activated)  # a person's choice only, never a programmatic change
 
     def look(self) -> None:
-        """Look again beside the model on screen (a new model, or a cut that changes the input shape)."""
+        """Look beside the model on screen when the page shows it and has not looked for this model and cut
+        (the input shape decides which arrays fit)."""
         state = self.page.state
         if state.model is None or not state.source:
             self._looking_for = None
             self._fill([])
             return
         key = (state.source, tuple(model_inputs(state)))
-        if key == self._looking_for:
+        if key == self._looking_for or not self.page.isVisible():
             return
         self._looking_for = key
-        job = self.page.jobs.call(find_candidates, key[0], list(key[1]), self.purpose)
-        job.done.connect(lambda found, key=key: self._found(found, key))
-
-    def _found(self, found, key) -> None:
-        if key == self._looking_for:  # not the answer of a look for an earlier model
-            self._fill(list(found))
+        self._fill(find_candidates(key[0], list(key[1]), self.purpose, max_seconds=LOOK_SECONDS))
 
     def _fill(self, found: list[DataCandidate]) -> None:
         self.candidates = found
