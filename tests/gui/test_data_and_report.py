@@ -97,7 +97,9 @@ def test_the_target_page_offers_data_beside_the_model_and_uses_it_only_when_pick
     pick(page.found, entry(page.found, "calib.npz"))
     assert page.calib_radios["array"].isChecked() and page.calib_path.text() == calib
     assert w.state.request.options.calibration.sources == ((None, calib),)
-    assert command_line_words(page) == []
+    with qtbot.waitSignal(w.state.validationChanged, timeout=TIMEOUT, check_params_cb=lambda *a: bool(w.state.validation)):
+        page.checks.check.click()  # "Will it run there?" filled in too
+    assert page.checks.table.rowCount() > 0 and command_line_words(page) == []
 
 
 def verify_on(qtbot, w, page, kind: str):
