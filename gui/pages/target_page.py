@@ -19,6 +19,10 @@ from ..widgets.plain_words import TARGET_WORDS  # the precision menu's words for
 from ..widgets.validation_panel import ValidationPanel
 from .base import WizardPage, preview
 
+# The devices, their titles, what they are and which targets each runs come from the device catalogue
+# (core/devices.py); the precision menu words each target as plain_words.TARGET_WORDS does.
+
+
 def _choices():
     """(key, label, help, precisions as (label, target name)) per device family that has targets."""
     out = []

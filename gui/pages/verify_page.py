@@ -413,6 +413,7 @@ class VerifyPage(WizardPage):
         self.settings.set_last_dir("report", str(path.parent))
         self.report_bar.saved(path)
 
+
 if __name__ == "__main__":
     import sys
 
