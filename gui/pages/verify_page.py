@@ -382,6 +382,8 @@ class VerifyPage(WizardPage):
             self.plot = pg.PlotWidget(background="w")
             self.plot.setLabel("bottom", "|artifact − original|")
             self.plot.setLabel("left", "values")
+            for side in ("bottom", "left"):  # plain numbers (0.02), not a "(x0.001)" scale beside the axis title
+                self.plot.getAxis(side).enableAutoSIPrefix(False)
             self.plot_box.layout().addWidget(self.plot)
         self.plot.clear()
         h = output.histogram if output is not None else None
