@@ -72,13 +72,16 @@ def test_verify_shows_only_the_open_models_results(qtbot, window, tmp_path, mode
     page = verify(qtbot, w)
     a_files = {page.table.item(r, 0).text() for r in range(page.table.rowCount())}
     assert a_files and page.worst.count() > 0
+    from PySide6.QtWidgets import QFileDialog
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda parent, caption, start, filters: (start, filters))
     page.save_report.click()
-    assert page.banner.text.startswith("Report saved")
+    assert page.report_bar.text.startswith("Report saved")
     # Model B opened: nothing of A's verification is shown, not even its "Report saved".
     open_model(qtbot, w, model_b)
     assert w.state.current(VERIFY) is None and page.report is None
     assert page.table.rowCount() == 0 and detail_of(page) == ("", [], [])
-    assert page.banner.text == "" and not page.save_report.isEnabled()
+    assert page.report_bar.text == "" and page.banner.text == "" and not page.save_report.isEnabled()
     assert f"for a different model ({A_NAME})" in page.message.text()
     # B converted and verified: only B's rows, and the detail is that of the selected row of B's report.
     choose(w, tmp_path / "b", ("openvino",))

@@ -222,9 +222,15 @@ def test_verify_step_shows_agreement_and_saves_a_report(qtbot, window, tmp_path,
     assert (tmp_path / "out" / "verify.json").is_file()
     opened = []
     monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)  # no browser in tests
+    from PySide6.QtWidgets import QFileDialog
+
+    # the person accepts the proposed place (the output folder's report.html)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda parent, caption, start, filters: (start, filters))
     page.save_report.click()
     report = tmp_path / "out" / "report.html"
-    assert report.is_file() and opened and opened[0].toLocalFile() == str(report)
+    assert report.is_file() and page.report_bar.text == f"Report saved: {report}"
+    page.report_bar.open_button.click()
+    assert opened and opened[0].toLocalFile() == str(report)
     assert "digits_cnn_int8.tflite" in report.read_text(encoding="utf-8")
 
 
