@@ -46,6 +46,7 @@ class Job(QObject):
         self.result: Any = None
         self.error: Optional[EdgeWizardError] = None
         self.running = True
+        self.worker = True  # a step of the worker process; False for a light call() next to it
         self._cancel: Callable[[], None] = lambda: None
 
     @property
@@ -114,9 +115,9 @@ class JobController(QObject):
     observers that watch every step (the status bar, the self-test, tests)."""
 
     busyChanged = Signal(bool)  # a worker step started or ended
-    started = Signal(object)  # Job
-    finished = Signal(object)  # Job that succeeded (observers only)
-    failed = Signal(object)  # Job that failed or was cancelled (observers only)
+    started = Signal(object)  # Job (worker steps only: a light call() is its caller's business)
+    finished = Signal(object)  # worker Job that succeeded (observers only)
+    failed = Signal(object)  # worker Job that failed or was cancelled (observers only)
     progress = Signal(float, str)  # of the running worker step (observers only)
 
     def __init__(self, parent=None, runner: Optional[JobRunner] = None) -> None:
@@ -187,9 +188,11 @@ class JobController(QObject):
         thread.failed.connect(job._thread_failed)
         thread.finished.connect(self._reap)
         job._thread = thread
+        job.worker = worker
         self._threads.add(thread)
         thread.start()
-        self.started.emit(job)
+        if worker:  # a device discovery finishing must not look like the conversion a test waits for
+            self.started.emit(job)
 
     def _end(self, job: Job, error: Optional[EdgeWizardError], result: Any = None) -> None:
         if not job.running:
@@ -202,10 +205,12 @@ class JobController(QObject):
             self.busyChanged.emit(False)
         if error is None:
             job.done.emit(result)
-            self.finished.emit(job)
+            if job.worker:
+                self.finished.emit(job)
         else:
             job.failed.emit(error)
-            self.failed.emit(job)
+            if job.worker:
+                self.failed.emit(job)
         job.ended.emit()
 
     @Slot()

@@ -174,3 +174,20 @@ def test_devices_are_found_while_the_worker_is_busy(qtbot, window):
     with qtbot.waitSignal(busy.ended, timeout=TIMEOUT):
         busy.cancel()
     assert busy.cancelled
+
+
+def test_a_light_call_finishing_is_not_announced_as_a_step(qtbot, window):
+    """Device discovery (a call() next to the worker) ending must not look like the step a page or a test
+    waits for on the controller's finished/failed signals."""
+    seen = []
+    window.jobs.started.connect(lambda job: seen.append(("started", job.func)))
+    window.jobs.finished.connect(lambda job: seen.append(("finished", job.func)))
+    window.jobs.failed.connect(lambda job: seen.append(("failed", job.func)))
+    job = window.jobs.call(sorted, [3, 1, 2])
+    with qtbot.waitSignal(job.done, timeout=10000) as got:
+        pass
+    assert got.args == [[1, 2, 3]] and not job.worker
+    failing = window.jobs.call(int, "not a number")
+    with qtbot.waitSignal(failing.ended, timeout=10000):
+        pass
+    assert failing.error is not None and seen == []
