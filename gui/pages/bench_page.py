@@ -271,9 +271,10 @@ class BenchmarkPage(WizardPage):
         self.plots.remove_run(run)
         for path in run.saved:  # written by this page for the report: a removed run is not reported
             path.unlink(missing_ok=True)
-        if getattr(self.plots, "hist_run", None) is run:
-            self.plots.show_histogram(self.runs[-1] if self.runs else None)
         self.compare.removed(run)
+        last = self.runs[-1] if self.runs else None
+        self.plots.show_histogram(last)
+        self._show_stats(last)
 
     def _selected(self, run: Optional[Run]) -> None:
         """A run picked in the table: its statistics and distribution (while nothing is running)."""
@@ -299,11 +300,11 @@ class BenchmarkPage(WizardPage):
             words = key.replace("_ms", "").replace("_fps", "").replace("_", " ")
             name.setText(f"{words} ({unit}):" if key.endswith("_ms") else "per second:" if key.endswith("_fps") else f"{words}:")
 
-    def _show_stats(self, run: Run) -> None:
-        d = run.result.to_dict() if run.result else {}
+    def _show_stats(self, run: Optional[Run]) -> None:
+        d = run.result.to_dict() if run is not None and run.result else {}
         unit = unit_for(d.get("median_ms"))[0]  # one unit for the run: its times compare at a glance
         self._name_stats(unit)
-        self.stats_box.setTitle(f"Run #{run.number}")
+        self.stats_box.setTitle(f"Run #{run.number}" if run is not None else "This run")
         for key, label in self.stat_labels.items():
             label.setText(in_unit(d.get(key), unit) if key.endswith("_ms") else fmt(d.get(key), 1))
 

@@ -271,7 +271,7 @@ class BenchChoices(QGroupBox):
         self.setup_button.setVisible(kind == "python" and _SETUP)
         if kind == "python":
             self.where_label.setText("&Python:")
-            self.where_text.setPlaceholderText("The Python that has the runtime")
+            self.where_text.setPlaceholderText("Path to that Python")
             self.where_text.setText(self._texts["python"] or self._remembered())
         elif kind == "ssh":
             self.where_label.setText("&Computer:")

@@ -211,7 +211,7 @@ class RunTable(QWidget):
     def finished(self) -> None:
         for b in (self.export_csv, self.export_json, self.export_png):
             b.setEnabled(bool(self.runs))
-        self._selection_changed()
+        self._update_remove()
 
     # -- the baseline
     def baseline_run(self) -> Optional[Run]:
@@ -280,7 +280,7 @@ class RunTable(QWidget):
                     item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
                 item.setToolTip(tip)
                 self.table.setItem(row, c, item)
-        self._selection_changed()
+        self._update_remove()
 
     @staticmethod
     def _tip(run: Run) -> str:
@@ -300,10 +300,13 @@ class RunTable(QWidget):
         rows = self.table.selectionModel().selectedRows()
         return self.runs[rows[0].row()] if rows and rows[0].row() < len(self.runs) else None
 
-    def _selection_changed(self) -> None:
+    def _update_remove(self) -> None:
         run = self._selected()
         self.remove.setEnabled(run is not None and run.bench.done)  # a running run is stopped first
-        self.selected.emit(run)
+
+    def _selection_changed(self) -> None:
+        self._update_remove()
+        self.selected.emit(self._selected())
 
     def remove_selected(self) -> None:
         run = self._selected()

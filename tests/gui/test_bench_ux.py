@@ -193,13 +193,15 @@ def test_benchmark_model_and_device_go_together_and_a_failed_run_is_removable(qt
     if max(r.result.median_ms for r in (first, third)) < 1:
         assert header == "Median (µs)"
     # Removing the failed run (Delete key on its row): gone from the table, the plot and the list.
-    trace_items = page.plots.trace.getPlotItem().items
-    assert failed.curve in trace_items
+    drawn = (failed.curve, failed.marks)
+    assert all(item in page.plots.trace.getPlotItem().items for item in drawn)
     page.table.selectRow(1)
     page.table.setFocus()
     qtbot.keyClick(page.table, Qt.Key_Delete)
     assert failed not in page.runs and page.table.rowCount() == 2
-    assert all(item not in page.plots.trace.getPlotItem().items for item in (failed.curve, failed.marks)) or failed.curve is None
+    assert not any(item in page.plots.trace.getPlotItem().items for item in drawn)
+    legend = page.plots.trace.getPlotItem().legend
+    assert legend.getLabel(drawn[0]) is None and len(legend.items) == 2
     assert [page.table.item(r, COLUMN["Run"]).text() for r in range(2)] == [f"#{first.number}", f"#{third.number}"]
     # Removing the baseline run (the button): the baseline moves to the run left, and its saved results go.
     saved = list(first.saved)
@@ -208,6 +210,7 @@ def test_benchmark_model_and_device_go_together_and_a_failed_run_is_removable(qt
     assert page.remove_button.isEnabled()
     page.remove_button.click()
     assert page.runs == [third] and page.baseline.currentData() == third.number
+    assert page.stats_box.title() == f"Run #{third.number}"
     assert page.table.item(0, COLUMN["Speed-up"]).text() == "1.00×"
     assert not any(p.exists() for p in saved)
 
@@ -236,3 +239,42 @@ def test_where_fields_are_labelled_and_shown_only_when_needed(qtbot, window, tmp
     assert ("Set up the NCS2 runtime" in c.ncs2_hint.text()) == SETUP
     c.where_kind.setCurrentIndex(kinds["python"])
     assert not c.ncs2_hint.isVisibleTo(page)
+
+
+@pytest.mark.skipif(not SETUP, reason="the runtime setup dialog (gui/widgets/runtime_setup.py) is not in this tree")
+def test_the_ncs2_runtime_setup_is_one_click_away_and_remembered(qtbot, window, settings, tmp_path, monkeypatch):
+    import sys
+
+    from PySide6.QtWidgets import QDialog
+
+    from edgewizard.gui.widgets import runtime_setup
+
+    settings.set_runtime_python(sys.executable)  # as the setup dialog leaves it
+    page = window.page("Benchmark")
+    c = page.choices
+    kinds = {c.where_kind.itemData(i): i for i in range(c.where_kind.count())}
+    c.where_kind.setCurrentIndex(kinds["python"])
+    assert c.where_text.text() == sys.executable  # the remembered Python is filled in
+    c.where_kind.setCurrentIndex(kinds["here"])
+    xml = tmp_path / "m.xml"
+    xml.write_text("<net/>")
+    c.add_file(str(xml))
+    page.device.setCurrentIndex(page.device.findData("myriad"))
+    assert c.ncs2_hint.isVisibleTo(page)
+    made = tmp_path / "ov2022" / "bin" / "python"
+
+    class Completed(QDialog):
+        """The dialog as a person leaves it after setting up a Python (the dialog's own steps are its tests')."""
+
+        def __init__(self, settings, parent=None):
+            super().__init__(parent)
+            self.python_path = ""
+
+        def exec(self):
+            self.python_path = str(made)
+            return QDialog.Accepted
+
+    monkeypatch.setattr(runtime_setup, "RuntimeSetupDialog", Completed)
+    c.ncs2_hint.linkActivated.emit("setup")
+    assert c.where_kind.currentData() == "python" and c.where_text.text() == str(made)
+    assert not c.ncs2_hint.isVisibleTo(page) and page.device.currentData() == "myriad"
