@@ -118,10 +118,11 @@ class BenchChoices(QGroupBox):
         return label
 
     def _wide_popup(self) -> None:
-        """The device list opens as wide as its longest name, whatever the column's width."""
-        view = self.device.view()
-        view.setTextElideMode(Qt.ElideNone)
-        view.setMinimumWidth(view.sizeHintForColumn(0) + 24)
+        """The lists open as wide as their longest names, whatever the column's width."""
+        for combo in (self.device, self.model):
+            view = combo.view()
+            view.setTextElideMode(Qt.ElideNone)
+            view.setMinimumWidth(view.sizeHintForColumn(0) + 24)
         # the combo itself as wide as the longest device name (not the "not for this file" words)
         longest = max(self.device.fontMetrics().horizontalAdvance(d.title) for d in devices() if d.bench)
         self.device.setMinimumWidth(longest + 44)
@@ -135,6 +136,7 @@ class BenchChoices(QGroupBox):
             self.model.addItem(Path(path).name, path)
             self.model.setItemData(self.model.count() - 1, path, Qt.ToolTipRole)
         self.model.blockSignals(False)
+        self._wide_popup()
         self.data.clear()
         self.data.addItem("Random inputs", "")
         for text, path in data:
@@ -158,6 +160,7 @@ class BenchChoices(QGroupBox):
             self.model.addItem(Path(path).name, path)
             index = self.model.count() - 1
             self.model.setItemData(index, path, Qt.ToolTipRole)
+            self._wide_popup()
         self.model.setCurrentIndex(index)
 
     # -- the model and the device, together

@@ -7,7 +7,6 @@ the plot widget."""
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
