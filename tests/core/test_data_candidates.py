@@ -78,10 +78,12 @@ def test_images_do_not_fit_a_model_that_takes_no_images(project):
 
 
 def test_arrays_are_matched_by_input_name_for_several_inputs(tmp_path):
-    (tmp_path / "m.onnx").write_bytes(b"")
-    np.savez(tmp_path / "pair.npz", a=np.zeros((3, 4), np.float32), b=np.zeros((3, 2), np.float32))
-    np.savez(tmp_path / "half.npz", a=np.zeros((3, 4), np.float32))
-    found = by_name(find_candidates(tmp_path / "m.onnx", [("a", (1, 4)), ("b", (1, 2))]))
+    folder = tmp_path / "p"  # the look also reads the folder above: keep it ours, not pytest's shared one
+    folder.mkdir()
+    (folder / "m.onnx").write_bytes(b"")
+    np.savez(folder / "pair.npz", a=np.zeros((3, 4), np.float32), b=np.zeros((3, 2), np.float32))
+    np.savez(folder / "half.npz", a=np.zeros((3, 4), np.float32))
+    found = by_name(find_candidates(folder / "m.onnx", [("a", (1, 4)), ("b", (1, 2))]))
     assert found["pair.npz"].fits and found["pair.npz"].fit_note == "fits the model's input (4; 2 per sample)"
     assert found["half.npz"].fits is False and found["half.npz"].fit_note == "no array named after the input 'b'"
 
