@@ -305,9 +305,16 @@ def test_benchmark_step_runs_compares_and_exports(qtbot, window, tmp_path, monke
     page.export_csv.click()
     rows = target.read_text().splitlines()
     assert rows[0] == "index,phase,latency_ms" and sum(1 for r in rows if ",run," in r) == 150
-    # No Edge TPU here: the run stops with the sentence naming what to plug in; earlier runs stay.
-    page.device.setCurrentIndex(page.device.findData("edgetpu"))
+    # A float .tflite is not offered for the Edge TPU (it would run on the CPU there): the device says why.
     page.model.setCurrentIndex(page.model.findText("digits_cnn_float.tflite"))
+    assert page.device.currentData() != "edgetpu"
+    assert not page.device.model().item(page.device.findData("edgetpu")).isEnabled()
+    # No Edge TPU here: a file compiled for it (edgetpu_compiler is absent here, so its custom op is written
+    # by hand) stops with the sentence naming what to plug in; earlier runs stay.
+    compiled = tmp_path / "hand_edgetpu.tflite"
+    compiled.write_bytes(b"TFL3" + bytes(2000) + b"edgetpu-custom-op")
+    page.choices.add_file(str(compiled))
+    assert page.device.currentData() == "edgetpu"
     page.start_button.click()
     qtbot.waitUntil(lambda: page.active is None, timeout=TIMEOUT)
     assert "No Edge TPU found" in page.banner.text
