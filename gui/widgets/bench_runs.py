@@ -17,6 +17,7 @@ from edgewizard.core.bench.runner import BenchRun
 from edgewizard.core.devices import by_bench
 
 from .latency_plots import in_unit, unit_for
+from .plain_words import plain
 
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2")
 TABLE = ("Run", "Model", "Device", "Precision", "N", "Median", "p90", "p99", "/s", "First", "Speed-up", "Status")
@@ -32,9 +33,6 @@ FILE_PRECISION = {"tflite-float": "float32", "tflite-fp16": "float16", "tflite-d
                   "tflite-int8": "int8", "edgetpu": "int8", "openvino-fp32": "float32", "openvino-fp16": "float16",
                   "openvino-int8": "int8"}
 # Command-line words in messages written for the CLI, and what to click instead.
-_CLI_WORDS = ((", given with --runtime-python", ", chosen under Where: This computer, another Python"),
-              (" with --runtime-python", " under Where: This computer, another Python"),
-              ("--runtime-python", "Where: This computer, another Python"))
 _REASONS = (("hung", "stopped: it hung"), ("could not compile", "the device could not compile the model"),
             ("could not open", "could not open the model"), ("could not read", "could not open the model"),
             ("not a valid", "could not open the model"), ("cannot run", "the runtime cannot run this model"),
@@ -46,13 +44,6 @@ _REASONS = (("hung", "stopped: it hung"), ("could not compile", "the device coul
 
 def fmt(v, digits=2) -> str:
     return "—" if v is None else (f"{v:,}" if isinstance(v, int) else f"{v:.{digits}f}")
-
-
-def plain(text: str) -> str:
-    """A message for the CLI, with what to click in place of its command-line words."""
-    for cli, gui in _CLI_WORDS:
-        text = text.replace(cli, gui)
-    return text
 
 
 def short_reason(message: str) -> str:
