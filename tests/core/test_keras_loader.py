@@ -160,7 +160,8 @@ def test_custom_layer_needs_its_objects_file(models):
     with pytest.raises(UserError) as err:
         kload(models["custom"])
     msg = str(err.value)
-    assert "'ScaleLayer'" in msg and "custom-objects" in msg and str(models["custom"]) in msg
+    assert "'ScaleLayer'" in msg and "custom objects file" in msg and str(models["custom"]) in msg
+    assert "--" not in msg and "--custom-objects" in err.value.cli_hint  # the option only on the command line
 
     loaded = kload(models["custom"], custom_objects=str(models["custom_objects"]))
     assert loaded.info.graph.node("scale").op == "ScaleLayer"
