@@ -16,8 +16,9 @@ from edgewizard.core.errors import EdgeWizardError
 
 from ..state import converted_files
 from ..widgets.bench_choices import BenchChoices
-from ..widgets.bench_runs import COLOURS, TABLE, Run, RunTable, fmt, plain  # noqa: F401 (TABLE: the tests read it here)
+from ..widgets.bench_runs import COLOURS, TABLE, Run, RunTable, fmt  # noqa: F401 (TABLE: the tests read it here)
 from ..widgets.latency_plots import LatencyPlots, in_unit, unit_for
+from ..widgets.plain_words import plain
 from .base import WizardPage, preview
 
 STATS = ("count", "throughput_fps", "median_ms", "mean_ms", "p90_ms", "p99_ms", "min_ms", "max_ms", "first_ms")

@@ -35,11 +35,6 @@ THEIRS = re.compile(r"\S*[/\\]\S*|\S+\.(?:tflite|xml|bin|onnx|keras|h5|hdf5|pb|p
 TAG = re.compile(r"<[a-zA-Z/!][^<>]*>")
 LOG_VIEWS = ("Conversion log",)  # accessible names of the log views behind "Show log" (the tools' own words)
 
-# TEMPORARY: command-line words found on pages other helpers are editing right now (issue 16). Each entry is
-# (page, a piece of the offending text); the page's owner deletes its entries once the words are plain.
-TEMPORARY_ALLOWED: tuple[tuple[str, str], ...] = ()
-
-
 def problems(text: str) -> list[str]:
     """The command-line words in one visible string."""
     text = html.unescape(TAG.sub(" ", text))  # rich text: its words, not its markup (nor a link's address)
@@ -126,7 +121,7 @@ def offending(root: QWidget) -> list[str]:
     out = []
     for where, text in visible_strings(root):
         words = problems(text)
-        if words and not any(where.startswith(f"{page}:") and piece in text for page, piece in TEMPORARY_ALLOWED):
+        if words:
             out.append(f"{where}: {words} in {text!r}")
     return out
 
