@@ -78,11 +78,18 @@ class ConvertOptions:
     io_type: str = "uint8"  # input/output type of full-integer models; the Edge TPU expects uint8
     calibration: CalibrationSpec = CalibrationSpec()
     edgetpu: EdgeTpuOptions = EdgeTpuOptions()
+    # The original model's nodes the int8 targets keep in float (core/quant/keep_float.py), as the person or the
+    # accuracy-budget search named them; sorted, so the same choice made in another order is the same plan.
+    keep_float: tuple[str, ...] = ()
+    keep_float_why: str = ""  # how they were chosen, for the manifest ("" = by hand); not part of any plan key
 
     def __post_init__(self) -> None:
         if self.io_type not in IO_TYPES:
             raise UserError(f"The input and output type must be one of {', '.join(IO_TYPES)}, not {self.io_type!r}.",
                             cli_hint="--io-type")
+        names = tuple(sorted({str(n).strip() for n in self.keep_float if str(n).strip()}))
+        if names != self.keep_float:
+            object.__setattr__(self, "keep_float", names)
 
 
 @dataclass(frozen=True)
@@ -147,20 +154,25 @@ def _source_part(source: Source) -> tuple:
     return source.path, source.sha256, source.load_options
 
 
+def _options_part(options: ConvertOptions) -> ConvertOptions:
+    # Why layers are kept in float changes no result; which layers are kept does.
+    return replace(options, keep_float_why="")
+
+
 def validation_key(plan: Plan) -> str:
     """Validation depends on the source (path, sha256, load options), the selection (the cut), the
     devices (as a set: the order they were ticked in does not change a verdict) and the conversion
     options, because the Edge TPU is judged on the model converted with them (calibration data, int8
     input/output type, compiler flags). The targets (which precision menu item is chosen) are not part of it."""
     return stable_key("validation", _source_part(plan.source), plan.selection, sorted(set(plan.devices)),
-                      plan.options)
+                      _options_part(plan.options))
 
 
 def conversion_key(plan: Plan) -> str:
     """Conversion depends on the source, the selection, the targets (as a set) and the conversion options
     (io type, calibration, Edge TPU compiler options); not on the output folder (the same files anywhere)."""
     return stable_key("conversion", _source_part(plan.source), plan.selection, sorted(set(plan.targets)),
-                      plan.options)
+                      _options_part(plan.options))
 
 
 def verify_key(artifact_sha256: str, data: str, thresholds) -> str:

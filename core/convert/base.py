@@ -24,6 +24,7 @@ class TargetJob:
     progress: Callable[[Optional[float], str], None]
     shared: dict = field(default_factory=dict)  # results one target can reuse from another (int8 bytes)
     calibration: Any = None  # list of samples (lazily loaded once for all targets; see calibration_data())
+    original: Any = None  # the loaded model's Graph: keep-float names its nodes (core/quant/keep_float.py)
     _calibration_loader: Optional[Callable[[], Any]] = None
 
     def calibration_data(self):

@@ -12,7 +12,7 @@ from ..doctor import listed
 from ..errors import UserError
 from .base import ArtifactResult, TargetJob, register
 from .edgetpu_compiler import compile_model, find_compiler, install_hint
-from .tflite import convert_int8, tflite_op_counts
+from .tflite import convert_int8, keep_float_details, tflite_op_counts
 
 NOT_COMPILED = "not_compiled"
 
@@ -38,14 +38,17 @@ class EdgeTPUTarget:
         int8_path = job.staging / int8_name
         int8_path.write_bytes(data)
         counts = tflite_op_counts(data)
+        kept = keep_float_details(job) if calibrated else {}
+        kept_notes = [job.shared[("keep_float", "tflite")].sentence() + " Float layers run on the CPU, not the Edge "
+                      "TPU, and the Edge TPU stops at the first of them."] if kept else []
         compiler = find_compiler()
         if compiler is None:
             return ArtifactResult(
                 files=[int8_path],
                 op_counts=counts,
                 status=NOT_COMPILED,
-                notes=[f"The Edge TPU compile step was NOT run. {install_hint()}"],
-                details={"calibrated": calibrated},
+                notes=[f"The Edge TPU compile step was NOT run. {install_hint()}", *kept_notes],
+                details={"calibrated": calibrated, **kept},
             )
         job.progress(0.6, "Running edgetpu_compiler")
         result = compile_model(int8_path, job.staging, job.options.edgetpu, compiler=compiler,
@@ -53,13 +56,13 @@ class EdgeTPUTarget:
         models = list(result.edgetpu_models) or [Path(result.edgetpu_model)]
         files = [int8_path, *models, *(Path(p) for p in result.log_files)]
         log = result.log
-        notes = []
+        notes = list(kept_notes)
         if log.ops_on_cpu:
             notes.append(f"{log.ops_on_cpu} op(s) will run on the CPU instead of the Edge TPU (see the compiler log).")
         job.progress(1.0, "Compiled")
         return ArtifactResult(
             files=files, op_counts=counts, status="compiled", notes=notes,
-            details={"compiler_log": log.to_dict(), "compiler_argv": list(result.argv), "calibrated": calibrated},
+            details={"compiler_log": log.to_dict(), "compiler_argv": list(result.argv), "calibrated": calibrated, **kept},
         )
 
 

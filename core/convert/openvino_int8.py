@@ -37,11 +37,19 @@ class OpenVINOInt8Target:
                 f"The OpenVINO model has {len(model.inputs)} inputs but the cut has {len(job.cut.inputs)}; "
                 "cannot feed the calibration data."
             )
+        kept = None
+        extra = {}
+        if job.options.keep_float:
+            from ..quant.keep_float import keep_plan, openvino_ops
+
+            kept = keep_plan(openvino_ops(model), job, model)
+            # validate=False: a name NNCF finds nothing to quantize at (a pooling op) is not an error here.
+            extra["ignored_scope"] = nncf.IgnoredScope(names=list(kept.ops), validate=False)
         job.progress(0.2, f"Quantizing with NNCF on {len(samples)} calibration samples")
         # A calibration sample is one array per cut input, in the cut's (= the model's) input order.
         dataset = nncf.Dataset(samples, lambda sample: list(sample))
         try:
-            quantized = nncf.quantize(model, dataset, subset_size=len(samples))
+            quantized = nncf.quantize(model, dataset, subset_size=len(samples), **extra)
         except Exception as exc:  # NNCF raises its own errors and plain RuntimeErrors with long texts
             lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
             reason = lines[0] if lines else type(exc).__name__
@@ -57,8 +65,12 @@ class OpenVINOInt8Target:
             f"INT8 by NNCF post-training quantization on {len(samples)} samples ({fq} FakeQuantize op(s)); "
             "inputs and outputs stay float32. Runs on OpenVINO CPU/GPU/NPU; the NCS2 needs the FP16 IR."
         ]
+        details = {}
+        if kept is not None:
+            notes.append(kept.sentence())
+            details["keep_float"] = kept.record(job.options.keep_float_why or "chosen by hand")
         job.progress(1.0, "Done")
-        return ArtifactResult(files=[xml, bin_], op_counts=dict(counts.most_common()), notes=notes)
+        return ArtifactResult(files=[xml, bin_], op_counts=dict(counts.most_common()), notes=notes, details=details)
 
 
 register(OpenVINOInt8Target())

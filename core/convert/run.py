@@ -168,7 +168,8 @@ def convert(
     try:
         workdir = tempdirs.mkdtemp("cut-")
         cut = cut_model(loaded, selection, workdir, sub_range(progress, PREPARE / 2, PREPARE * 0.999))
-        job = TargetJob(cut=cut, stem=stem, staging=staging, options=options, progress=progress)
+        job = TargetJob(cut=cut, stem=stem, staging=staging, options=options, progress=progress,
+                        original=loaded.info.graph)
         job._calibration_loader = lambda: load_calibration(options.calibration, cut.inputs)
         if needs_calib:  # bad calibration data fails here, before any target has written a file
             progress(PREPARE * 0.999, "Reading the calibration data")
@@ -264,6 +265,7 @@ def _header(src: Path, info, cut, options: ConvertOptions, needs_calib: list[str
             "io_type": options.io_type,
             "calibration": options.calibration.describe() if needs_calib else None,
             "edgetpu": to_data(options.edgetpu),
+            "keep_float": list(options.keep_float),
         },
         tools=tools,
         plan_key=plan_key,

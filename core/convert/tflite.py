@@ -32,16 +32,31 @@ def converter_for(job: TargetJob):
 
 
 def convert_int8(job: TargetJob) -> bytes:
-    """Full-integer TFLite bytes (integer-only ops), made once per run and shared with `edgetpu`."""
-    key = ("tflite-int8", job.options.io_type)
+    """Full-integer TFLite bytes (integer-only ops, except the layers kept in float), made once per run and
+    shared with `edgetpu`; job.shared["keep_float"] then holds the KeepPlan."""
+    key = ("tflite-int8", job.options.io_type, job.options.keep_float)
     if key in job.shared:
         return job.shared[key]
     _require_graph(job)
+    deny: tuple[str, ...] = ()
+    if job.options.keep_float:
+        from ..quant.keep_float import keep_plan, tflite_ops
+
+        job.progress(0.05, "Finding the layers to keep in float")
+        plan = keep_plan(tflite_ops(_convert(converter_for(job).convert, "float")), job)
+        job.shared[("keep_float", "tflite")] = plan
+        deny = plan.ops
     job.progress(0.1, f"Calibrating on {len(job.calibration_data())} samples")
-    spec = Int8Spec(ops=("TFLITE_BUILTINS_INT8",), io_type=job.options.io_type)
+    spec = Int8Spec(ops=("TFLITE_BUILTINS_INT8",), io_type=job.options.io_type, denylisted_nodes=deny)
     data = _convert(lambda: calibrated_convert(job, spec), "full-integer")
     job.shared[key] = data
     return data
+
+
+def keep_float_details(job: TargetJob, runtime: str = "tflite") -> dict:
+    """The manifest's record of the layers kept in float by this job's int8 conversion (empty when none)."""
+    plan = job.shared.get(("keep_float", runtime))
+    return {"keep_float": plan.record(job.options.keep_float_why or "chosen by hand")} if plan is not None else {}
 
 
 def _convert(convert, what: str) -> bytes:
@@ -83,9 +98,15 @@ class TFLiteTarget:
 
         job.progress(0.05, f"Converting to TensorFlow Lite ({self.mode})")
         notes = []
+        details = {}
         if self.mode == "int8":
             data = convert_int8(job)
-            notes.append(f"Full-integer: integer-only ops, input/output {job.options.io_type}.")
+            details = keep_float_details(job)
+            if details:
+                notes.append(job.shared[("keep_float", "tflite")].sentence())
+                notes.append(_io_note(data, job.options.io_type))
+            else:
+                notes.append(f"Full-integer: integer-only ops, input/output {job.options.io_type}.")
         else:
             conv = converter_for(job)
             if self.mode == "fp16":
@@ -97,7 +118,20 @@ class TFLiteTarget:
         out = job.staging / self.output_names(job.stem)[0]
         Path(out).write_bytes(data)
         job.progress(1.0, "Done")
-        return ArtifactResult(files=[out], op_counts=tflite_op_counts(data), notes=notes)
+        return ArtifactResult(files=[out], op_counts=tflite_op_counts(data), notes=notes, details=details)
+
+
+def _io_note(data: bytes, asked: str) -> str:
+    """What the model with float layers takes and gives: an input read by a float layer stays float32."""
+    from ..loaders.tflite_loader import parse
+
+    graph, *_ = parse(data, "the converted model")
+    ins = sorted({t.dtype for t in graph.inputs})
+    outs = sorted({t.dtype for t in graph.outputs})
+    text = f"Input {'/'.join(ins)}, output {'/'.join(outs)}"
+    if set(ins) | set(outs) != {asked}:
+        text += f" (not {asked} where a layer kept in float reads the input or writes the output)"
+    return text + "."
 
 
 register(TFLiteTarget("tflite-float", "TensorFlow Lite, float32", "float"))

@@ -26,6 +26,7 @@ class Int8Spec:
     ops: tuple[str, ...]  # tf.lite.OpsSet names, e.g. ("TFLITE_BUILTINS_INT8",)
     io_type: str  # "uint8", "int8" or "float32"
     allow_custom_ops: bool = False
+    denylisted_nodes: tuple[str, ...] = ()  # output tensor names of ops kept in float (core/quant/keep_float.py)
 
 
 class ConverterCrashed(UserError):
@@ -54,15 +55,37 @@ def frozen_converter(graph: str, inputs: list, outputs: list, shapes: list):
 def convert_request(request: dict, samples) -> bytes:
     import tensorflow as tf
 
-    spec = Int8Spec(**{**request["spec"], "ops": tuple(request["spec"]["ops"])})
+    spec = Int8Spec(**{**request["spec"], "ops": tuple(request["spec"]["ops"]),
+                       "denylisted_nodes": tuple(request["spec"].get("denylisted_nodes", ()))})
     conv = frozen_converter(request["graph"], request["inputs"], request["outputs"], request["shapes"])
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
     conv.representative_dataset = lambda: iter(samples)
     conv.target_spec.supported_ops = [getattr(tf.lite.OpsSet, name) for name in spec.ops]
     conv.allow_custom_ops = spec.allow_custom_ops
     io = {"uint8": tf.uint8, "int8": tf.int8, "float32": tf.float32}[spec.io_type]
+    if spec.denylisted_nodes:
+        return _with_float_ops(conv, spec, io)
     conv.inference_input_type, conv.inference_output_type = io, io
     return conv.convert()
+
+
+def _with_float_ops(conv, spec: Int8Spec, io) -> bytes:
+    """Int8 with some ops left in float: calibrate only, then quantize with those ops denylisted (what
+    TensorFlow's QuantizationDebugger does), then give the model the integer inputs and outputs asked for where
+    its first and last ops are int8 (an input read by a float op stays float32)."""
+    import tensorflow as tf
+    from tensorflow.lite.python import convert as tf_convert
+    from tensorflow.lite.python import util as tf_util
+
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8, tf.lite.OpsSet.TFLITE_BUILTINS]
+    conv.experimental_mlir_quantizer = True
+    conv._experimental_calibrate_only = True  # noqa: SLF001 - the documented way the debugger calibrates
+    calibrated = conv.convert()
+    data = tf_convert.mlir_quantize(calibrated, disable_per_channel=False, fully_quantize=False,
+                                    denylisted_nodes=list(spec.denylisted_nodes))
+    if io != tf.float32:
+        data = tf_util.modify_model_io_type(data, io, io)
+    return data
 
 
 def _in_child(job, request: dict, samples) -> bytes:

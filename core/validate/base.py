@@ -55,7 +55,7 @@ class ValidationContext:
             spec = replace(spec, samples=min(spec.samples, VALIDATION_SAMPLES))
             options = replace(self.options, calibration=spec)
             job = TargetJob(cut=self.cut, stem="validate", staging=self.workdir, options=options,
-                            progress=self.progress, shared=self.shared)
+                            progress=self.progress, shared=self.shared, original=self.original)
             job._calibration_loader = lambda: load_calibration(spec, self.cut.inputs)
             self._job = job
         self._job.progress = self.progress
