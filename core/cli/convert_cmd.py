@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..errors import Cancelled, EdgeWizardError, MissingDependency, UserError
 from . import add_common, model_and_options, plan_from, with_hint
+from .budget_cli import add_budget_options
 from .options import add_calibration_options, add_cut_options, add_edgetpu_options
 
 # How bad an exit code is, for a batch that ends with the worst of its models: our bug beats a
@@ -48,6 +49,7 @@ def add_parser(sub) -> None:
     add_calibration_options(p, "calibration (full-integer targets)", "image folder, .npy/.npz file, or 'synthetic'",
                             "how many samples to use (default 100)")
     add_edgetpu_options(p, "Edge TPU compiler (used when edgetpu_compiler is installed)")
+    add_budget_options(p)
     p.set_defaults(run=run)
 
 
@@ -63,8 +65,14 @@ def run(args) -> int:
     plan = plan_from(args, model if len(models) == 1 else None, load_options, targets=targets, output_dir=outputs[0])
     if plan.options.calibration.synthetic and not args.json:
         print(f"Warning: {SYNTHETIC_WARNING}", file=sys.stderr)
+    if args.max_drop is not None and len(models) > 1:
+        raise UserError("An accuracy budget is searched for one model at a time.")
     runner = JobRunner()  # one warm worker for every model: TensorFlow is imported once
     try:
+        if args.max_drop is not None:
+            from .budget_cli import run_budget
+
+            return run_budget(runner, plan, args)
         if len(models) == 1:
             manifest = _convert(runner, plan, args)
             return _print_one(manifest, list(targets), args)

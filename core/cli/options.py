@@ -31,6 +31,9 @@ def add_calibration_options(p, title: str, calib_help: str, samples_help: str) -
     add_preprocess_options(g)
     g.add_argument("--io-type", choices=IO_TYPES, default="uint8",
                    help="input/output type of int8 models (default uint8, as the Edge TPU expects)")
+    g.add_argument("--keep-float", metavar="NODE[,NODE...]",
+                   help="int8 targets: keep these layers of the original model in float (with the layers that make "
+                        "their inputs); names as for --outputs")
 
 
 def add_edgetpu_options(p, title: str, compile_only: bool = True) -> None:
@@ -101,7 +104,8 @@ def convert_options_from(args):
         search_delegate=args.edgetpu_search_delegate,
         timeout_s=args.edgetpu_timeout,
     )
-    options = ConvertOptions(io_type=args.io_type, calibration=calib, edgetpu=edgetpu)
+    options = ConvertOptions(io_type=args.io_type, calibration=calib, edgetpu=edgetpu,
+                             keep_float=tuple(names(getattr(args, "keep_float", None)) or ()))
     if not args.model and not args.calib:  # the bundled sample brings its own calibration set
         from ..samples import sample_calibration_path
 

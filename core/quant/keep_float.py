@@ -54,7 +54,8 @@ class KeepPlan:
     def sentence(self) -> str:
         """One plain sentence: what stays in float."""
         extra = sorted({n for names in self.added.values() for n in names} - set(self.asked))
-        text = f"Kept in float: {', '.join(self.asked)}"
+        own = list(self.asked) + [n for n in self.kept if n not in self.asked and n not in extra]
+        text = f"Kept in float: {', '.join(own)}"
         if extra:
             text += f", with {', '.join(extra)}, which make{'s' if len(extra) == 1 else ''} their inputs"
         return text + f" ({len(self.ops)} op{'s' if len(self.ops) != 1 else ''}); the rest is int8."
