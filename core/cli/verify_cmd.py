@@ -34,7 +34,12 @@ DESCRIPTION = (
     "--json prints: original {path, chosen_by (MODEL, --model, manifest, sample), notes}, source, cut, data, "
     "thresholds, flagged, artifacts [{file, path, targets, precision, "
     "status, flags, outputs [{name, max_abs_error, mean_abs_error, cosine, cosine_min, classifier, "
-    "top1_agreement, accuracy_original, accuracy_artifact, accuracy_drop, histogram, worst}]}]."
+    "top1_agreement, accuracy_original, accuracy_artifact, accuracy_drop, histogram, worst}]}]. "
+    "--per-layer: for an int8 .tflite or OpenVINO INT8 .xml, run it and a float copy on --layer-samples samples "
+    "with every layer's output kept, and print each layer's relative error (RMSE over the float output's "
+    "standard deviation) and the error it adds to its inputs', worst first (the top 20; --json prints "
+    "{artifact, file, sha256, runtime, data, samples, rows [{node, op, source_nodes, error, added, rmse_scale, "
+    "quantized}], notes, seconds, key}, a list of these for several artifacts). Nothing is saved."
 )
 ARTIFACT_SUFFIXES = (".tflite", ".xml", ".bin")  # what convert writes; also possible originals
 
@@ -74,6 +79,11 @@ def add_parser(sub) -> None:
     g.add_argument("--max-accuracy-drop", type=float, metavar="POINTS", help="flag an accuracy drop above this many points (default: not flagged)")
     g.add_argument("--fail-on-flag", action="store_true", help=f"exit {EXIT_FLAGGED} when a result is flagged")
     p.add_argument("--no-save", action="store_true", help="do not write verify.json")
+    g = p.add_argument_group("per-layer int8 error")
+    g.add_argument("--per-layer", action="store_true",
+                   help="instead of comparing outputs, show how much int8 error each layer of an int8 model adds, worst first")
+    g.add_argument("--layer-samples", type=int, default=32, metavar="N",
+                   help="samples the per-layer analysis runs on (default 32)")
     p.set_defaults(run=run)
 
 
@@ -235,6 +245,12 @@ def run(args) -> int:
     from .terminal import progress_printer
 
     original, selection, artifacts, data = resolve_all(args)
+    if args.per_layer:
+        from . import per_layer_cmd
+
+        if args.layer_samples < 1:
+            raise UserError("--layer-samples must be at least 1.")
+        return per_layer_cmd.run(args, original, selection, artifacts, data)
     thresholds = Thresholds(
         min_top1_agreement=args.min_agreement / 100, min_cosine=args.min_cosine,
         max_accuracy_drop=None if args.max_accuracy_drop is None else args.max_accuracy_drop / 100,
