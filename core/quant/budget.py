@@ -231,7 +231,7 @@ def _nncf_candidate(cut, loaded, options, arrays, labels, which, batch, evaluate
     from ..convert.base import TargetJob
     from ..convert.openvino_ir import convert_to_ov
     from ..validate.source_map import mapper
-    from .ov_names import openvino_mapper
+    from .ov_order import openvino_mapper
 
     progress(None, "NNCF accuracy control")
     folder = work / "candidate-nncf"

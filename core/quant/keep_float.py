@@ -150,7 +150,7 @@ def keep_plan(ops: list[Op], job, ov_model=None) -> Optional[KeepPlan]:
         raise UserError("Layers can be kept in float only when converting from the original model.")
     find = mapper(original, job.cut)
     if ov_model is not None:
-        from .ov_names import openvino_mapper
+        from .ov_order import openvino_mapper
 
         find = openvino_mapper(ov_model, job.cut, find)
     return plan_keep(ops, keep, find, {n.name for n in original.nodes})
