@@ -102,7 +102,7 @@ def per_layer(source: str, load_options: LoadOptions, selection: Selection, arti
             progress(0.3, f"Running the float and int8 models on {used} samples")
             taps, first = openvino_taps(reference, str(path), [t.name for t in cut.inputs],
                                         [list(t.shape) for t in cut.inputs], batches, run)
-        names = mapper(loaded.info.graph, cut)
+        names = _in_graph_order(mapper(loaded.info.graph, cut), loaded.info.graph)
         if runtime == "openvino":
             from .ov_names import names_by_value
 
@@ -141,6 +141,13 @@ def _rows(taps, names) -> list[LayerError]:
         ))
     rows.sort(key=lambda r: -r.added)
     return rows
+
+
+def _in_graph_order(names, graph):
+    """The mapper, its nodes in the original graph's order: a fused op ("relu2, conv2") names its first layer
+    first (conv2), the one that computes."""
+    order = {n.name: i for i, n in enumerate(graph.nodes)}
+    return lambda node: tuple(sorted(names(node), key=lambda n: order.get(n, len(order))))
 
 
 def _renamed(names, twins: dict):
