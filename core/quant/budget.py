@@ -193,14 +193,34 @@ class _Evaluator:
 
 
 def _openvino_int8_ops(model: Path):
+    """Convolutions and matrix products of an INT8 IR that compute in int8: their input comes from a FakeQuantize
+    (maybe through pooling, reshapes or transposes NNCF moved it across) or their weights are stored in int8."""
     from ..loaders.openvino_loader import core
 
     m = core().read_model(str(model))
-    compute = [op for op in m.get_ordered_ops() if op.get_type_name() in
-               ("Convolution", "GroupConvolution", "MatMul")]
-    quantized = [op for op in compute if any(i.get_source_output().get_node().get_type_name() == "FakeQuantize"
-                                             for i in op.inputs())]
-    return len(quantized), len(compute)
+    compute = [op for op in m.get_ordered_ops() if op.get_type_name() in ("Convolution", "GroupConvolution", "MatMul")]
+    return sum(1 for op in compute if _reads_int8(op)), len(compute)
+
+
+_CARRY = frozenset({"MaxPool", "AvgPool", "Reshape", "Transpose", "Squeeze", "Unsqueeze", "Concat", "Relu", "Convert",
+                    "Subtract", "Multiply", "StridedSlice"})
+
+
+def _reads_int8(op) -> bool:
+    stack, seen = [i.get_source_output().get_node() for i in op.inputs()], set()
+    while stack:
+        node = stack.pop()
+        if node.get_friendly_name() in seen:
+            continue
+        seen.add(node.get_friendly_name())
+        kind = node.get_type_name()
+        if kind == "FakeQuantize":
+            return True
+        if kind == "Constant" and node.get_output_element_type(0).get_type_name() in ("i8", "u8", "i4", "u4"):
+            return True
+        if kind in _CARRY:
+            stack.extend(i.get_source_output().get_node() for i in node.inputs())
+    return False
 
 
 def _latency(runner, arrays, batch, cut):
@@ -259,8 +279,7 @@ def _nncf_candidate(cut, loaded, options, arrays, labels, which, batch, evaluate
     find = openvino_mapper(quantized, cut, mapper(loaded.info.graph, cut))
     reverted = []
     for op in quantized.get_ordered_ops():
-        if op.get_type_name() in ("Convolution", "GroupConvolution", "MatMul") and not any(
-                i.get_source_output().get_node().get_type_name() == "FakeQuantize" for i in op.inputs()):
+        if op.get_type_name() in ("Convolution", "GroupConvolution", "MatMul") and not _reads_int8(op):
             for s in find(op.get_friendly_name()):
                 if s not in reverted:
                     reverted.append(s)

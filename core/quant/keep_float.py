@@ -113,9 +113,18 @@ def _feeding(own: list[str], by_name: dict, producer: dict) -> list[str]:
             continue  # a model input or a constant (weights): nothing to keep
         seen.add(op.name)
         found.append(op.name)
-        if op.type in PASS_THROUGH:
+        if op.type in PASS_THROUGH or _adds_constant(op, producer):
             stack.extend(op.inputs)
     return found
+
+
+def _adds_constant(op: Op, producer: dict) -> bool:
+    """A bias or scale op (OpenVINO keeps a convolution's bias as an Add of a constant): it passes on the values
+    of its one computed input."""
+    if op.type not in ("Add", "Multiply", "Subtract", "ADD", "MUL", "SUB"):
+        return False
+    computed = [t for t in op.inputs if t in producer and producer[t].type not in _NOT_OPS]
+    return len(computed) == 1
 
 
 def tflite_ops(data: bytes) -> list[Op]:
