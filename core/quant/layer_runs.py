@@ -24,22 +24,25 @@ class Stats:
     m2: float = 0.0  # sum of squared deviations from the mean (Chan's parallel update)
 
     def add(self, f, q) -> None:
+        """One batch: float32 passes with BLAS dot products (float64 copies of big tensors cost most of the time)."""
         import numpy as np
 
-        f = f.astype(np.float64, copy=False).ravel()
-        q = q.astype(np.float64, copy=False).ravel()
-        if f.size != q.size:
+        f = np.ascontiguousarray(f, dtype=np.float32).ravel()
+        q = np.ascontiguousarray(q, dtype=np.float32).ravel()
+        if f.size != q.size or not f.size:
             return
-        d = q - f
         k = f.size
-        mean_b = float(f.mean())
-        m2_b = float(((f - mean_b) ** 2).sum())
+        d = q - f
+        sse = float(np.dot(d, d))
+        mean_b = float(f.mean(dtype=np.float64))
+        np.subtract(f, np.float32(mean_b), out=d)
+        m2_b = float(np.dot(d, d))
         total = self.n + k
         delta = mean_b - self.mean
         self.m2 += m2_b + delta * delta * self.n * k / total
         self.mean += delta * k / total
         self.n = total
-        self.sse += float(np.dot(d, d))
+        self.sse += sse
 
     @property
     def rmse(self) -> float:
@@ -60,6 +63,7 @@ class Tap:
     inputs: tuple[str, ...]  # names of the compared tensors this op reads (after pass-through ops)
     quantized: bool
     scale: Optional[float] = None  # integer output: its quantization step
+    members: tuple[str, ...] = ()  # OpenVINO: the ops of the fused chain it ends (first to last)
     stats: Stats = field(default_factory=Stats)
 
 
@@ -260,9 +264,29 @@ def _int8_input(node, depth: int = 0) -> bool:
     return False
 
 
+ACTIVATIONS_OV = frozenset({"Relu", "Clamp", "Swish", "HSwish", "Sigmoid", "Tanh", "PRelu", "Elu", "Gelu", "HSigmoid"})
+
+
+def _chains(pairs) -> dict:
+    """{int8 op name: the op ending its chain}: an op whose only consumer is an activation or an operation with
+    a constant (bias, batch-norm scale) is one layer with it. The CPU plugin fuses such chains; an output at
+    each op would split them and make the run many times slower."""
+    matched = {q.get_name() for q, _ in pairs}
+    end: dict = {}
+    for q, _ in reversed(pairs):
+        consumers = [t.get_node() for t in q.output(0).get_target_inputs()] if q.get_output_size() == 1 else []
+        nxt = consumers[0] if len(consumers) == 1 else None
+        joins = nxt is not None and nxt.get_name() in matched and (
+            nxt.get_type_name() in ACTIVATIONS_OV or (nxt.get_type_name() in ("Add", "Multiply", "Subtract") and any(
+                _through(p.get_source_output()).get_node().get_type_name() == "Constant" for p in nxt.inputs())))
+        end[q.get_name()] = end.get(nxt.get_name(), nxt) if joins else q
+    return end
+
+
 def openvino_taps(reference, int8_path: str, input_names: list[str], shapes: list, batches, progress):
-    """`reference` is the FP32 ov.Model of the cut; `int8_path` the INT8 IR. Returns the taps and the float
-    values of each tap's op on the first batch ({int8 op friendly name: array}), to name them by."""
+    """`reference` is the FP32 ov.Model of the cut; `int8_path` the INT8 IR. Returns the taps (one per chain
+    of ops the CPU fuses into a layer, Tap.members naming its ops) and the float values of every op on the
+    first batch ({int8 op friendly name: (op type, array)}), to name them by."""
     import numpy as np
 
     from ..loaders.openvino_loader import core
@@ -270,42 +294,58 @@ def openvino_taps(reference, int8_path: str, input_names: list[str], shapes: lis
     ov_core = core()
     qmodel = ov_core.read_model(int8_path)
     pairs = [(q, f) for q, f in match_ops(reference, qmodel, input_names) if q.get_output_size() >= 1]
+    end = _chains(pairs)
+    members: dict = {}
+    for q, _ in pairs:
+        members.setdefault(end[q.get_name()].get_name(), []).append(q)
+    ends = [(q, f) for q, f in pairs if end[q.get_name()].get_name() == q.get_name()]
     taps = []
-    for op, _ in pairs:
-        reads = []
-        quantized = any(_int8_input(port.get_source_output().get_node()) for port in op.inputs())
-        for port in op.inputs():
-            src = _through(port.get_source_output()).get_node()
-            if src.get_type_name() not in ("Constant", "Parameter"):
-                reads.append(src.get_friendly_name())
-        taps.append(Tap(node=op.get_friendly_name(), op=op.get_type_name(), inputs=tuple(reads), quantized=quantized))
+    for op, _ in ends:
+        chain = members[op.get_name()]
+        inside = {m.get_name() for m in chain}
+        reads, quantized = [], False
+        for m in chain:
+            quantized = quantized or any(_int8_input(port.get_source_output().get_node()) for port in m.inputs())
+            for port in m.inputs():
+                src = _through(port.get_source_output()).get_node()
+                if src.get_type_name() not in ("Constant", "Parameter") and src.get_name() not in inside:
+                    reads.append(end[src.get_name()].get_friendly_name() if src.get_name() in end else src.get_friendly_name())
+        taps.append(Tap(node=op.get_friendly_name(), op=chain[0].get_type_name(), inputs=tuple(reads), quantized=quantized,
+                        members=tuple(m.get_friendly_name() for m in chain)))
     compiled = []
     for side, model in ((1, reference), (0, qmodel)):
-        ops = [pair[side] for pair in pairs]
-        model.add_outputs([op.output(0) for op in ops])
-        where = {}
-        for i, out in enumerate(model.outputs):
-            producer = out.get_node().input(0).get_source_output()
-            if producer.get_index() == 0:
-                where.setdefault(producer.get_node().get_name(), i)
-        _reshape(model, input_names, shapes)
-        c = ov_core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
-        compiled.append((c, c.create_infer_request(), _ov_order(c, input_names), [where[op.get_name()] for op in ops]))
+        compiled.append(_compiled(ov_core, model, [pair[side] for pair in ends], input_names, shapes))
     batches = list(batches)
-    first: dict = {}
     for k, feed in enumerate(batches):
-        results = []
-        for c, request, order, where in compiled:
-            types = [c.inputs[i].get_element_type().to_dtype() for i in order]
-            request.infer({i: x.astype(t, copy=False) for i, x, t in zip(order, feed, types)})
-            results.append([request.get_output_tensor(i).data for i in where])
+        results = [_infer(c, feed) for c in compiled]
         for j, tap in enumerate(taps):
-            f = np.asarray(results[0][j], dtype=np.float32)
-            if k == 0:
-                first[tap.node] = f.copy()
-            tap.stats.add(f, np.asarray(results[1][j], dtype=np.float32))
+            tap.stats.add(results[0][j], results[1][j])
         progress((k + 1) / len(batches), f"Compared {k + 1} of {len(batches)} samples")
+    # Every op's float values once, to find the TensorFlow op each computes (ov_names.py).
+    naming = _compiled(ov_core, reference, [f for _, f in pairs], input_names, shapes)
+    values = _infer(naming, batches[0])
+    first = {q.get_friendly_name(): (q.get_type_name(), np.array(v, dtype=np.float32)) for (q, _), v in zip(pairs, values)}
     return taps, first
+
+
+def _compiled(ov_core, model, ops, input_names: list[str], shapes: list):
+    """The model compiled in f32 with an output at each of `ops`: (compiled, request, input order, output indices)."""
+    model.add_outputs([op.output(0) for op in ops])
+    where = {}
+    for i, out in enumerate(model.outputs):
+        producer = out.get_node().input(0).get_source_output()
+        if producer.get_index() == 0:
+            where.setdefault(producer.get_node().get_name(), i)
+    _reshape(model, input_names, shapes)
+    c = ov_core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    return c, c.create_infer_request(), _ov_order(c, input_names), [where[op.get_name()] for op in ops]
+
+
+def _infer(compiled, feed: list) -> list:
+    c, request, order, where = compiled
+    types = [c.inputs[i].get_element_type().to_dtype() for i in order]
+    request.infer({i: x.astype(t, copy=False) for i, x, t in zip(order, feed, types)})
+    return [request.get_output_tensor(i).data for i in where]
 
 
 def _ov_order(compiled, names: list[str]) -> list[int]:

@@ -102,13 +102,14 @@ def per_layer(source: str, load_options: LoadOptions, selection: Selection, arti
             progress(0.3, f"Running the float and int8 models on {used} samples")
             taps, first = openvino_taps(reference, str(path), [t.name for t in cut.inputs],
                                         [list(t.shape) for t in cut.inputs], batches, run)
-        names = _in_graph_order(mapper(loaded.info.graph, cut), loaded.info.graph)
+        names = mapper(loaded.info.graph, cut)
         if runtime == "openvino":
             from .ov_names import names_by_value
 
             progress(0.95, "Naming the layers")
-            twins = names_by_value(cut, batches[0], {t.node: (t.op, first[t.node]) for t in taps if t.node in first})
-            names = _renamed(names, twins)
+            twins = names_by_value(cut, batches[0], first)
+            names = _renamed(names, twins, {t.node: t.members for t in taps})
+        names = _in_graph_order(names, loaded.info.graph)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     rows = _rows(taps, names)
@@ -150,9 +151,16 @@ def _in_graph_order(names, graph):
     return lambda node: tuple(sorted(names(node), key=lambda n: order.get(n, len(order))))
 
 
-def _renamed(names, twins: dict):
-    """The mapper, asked with the TensorFlow op an IR op computes the same values as, where one does."""
-    return lambda node: names(twins[node]) if node in twins else names(node)
+def _renamed(names, twins: dict, members: dict):
+    """The mapper, asked with the TensorFlow op each IR op of a fused chain computes the same values as,
+    where one does; the chain's original nodes together, in graph order."""
+    def find(node: str) -> tuple[str, ...]:
+        found: list[str] = []
+        for m in members.get(node) or (node,):
+            found.extend(names(twins.get(m, m)))
+        return tuple(dict.fromkeys(found))
+
+    return find
 
 
 def _round(x: float) -> float:
