@@ -42,6 +42,7 @@ class GraphView(QWidget):
         self._marks = CutNodes((), (), ())
         self._colours: dict[str, str] = {}
         self._partition: Optional[str] = None
+        self._heat: Optional[dict] = None  # {"values", "title", "scale"} while the heat map is shown
         self._selected: list[str] = []
         self._converted: list[tuple[str, str]] = []
 
@@ -248,7 +249,7 @@ class GraphView(QWidget):
     def _apply_all(self) -> None:
         m = self._marks
         marks = {"inputs": list(m.inputs), "outputs": list(m.outputs), "removed": list(m.removed),
-                 "colours": self._colours, "partition": self._partition}
+                 "colours": self._colours, "partition": self._partition, "heat": self._heat}
         self._js(f"edgewizard.update({json.dumps(marks)})")
 
     def select(self, names: list[str]) -> None:
@@ -267,6 +268,22 @@ class GraphView(QWidget):
             raise ValueError(f"unknown categories {sorted(bad)}; use {CATEGORIES}")
         self._colours = dict(categories)
         self._apply_all()
+
+    def heat(self, values: dict[str, float], title: str, scale_text: str) -> None:
+        """Colour nodes as a heat map, white (0) → yellow → red (1), with a legend: `title` names the metric,
+        `scale_text` the scale's ends as "low|high" ("0|0.82"). Nodes without a value are drawn pale grey.
+        While shown it replaces the device colours and the partition mark; clear_heat() brings them back."""
+        clamped = {str(k): min(1.0, max(0.0, float(v))) for k, v in values.items()}
+        self._heat = {"values": clamped, "title": title, "scale": scale_text}
+        self._apply_all()
+
+    def clear_heat(self) -> None:
+        self._heat = None
+        self._apply_all()
+
+    @property
+    def heat_shown(self) -> bool:
+        return self._heat is not None
 
     def mark_partition(self, name: Optional[str]) -> None:
         """Mark the node where the accelerator stops (the Edge TPU's partition point); None clears it."""

@@ -6,7 +6,7 @@ that key matches the plan on screen; `stale()` hands back one that no longer mat
 saying why, for a page that shows it greyed. A new model makes every earlier result stale at once."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Optional
 
@@ -59,6 +59,7 @@ class WizardState(QObject):
     conversionChanged = Signal()  # a conversion finished, or the plan moved away from it
     validationChanged = Signal()  # device validation results arrived, or the plan moved away from them
     verifyChanged = Signal()
+    layersChanged = Signal()  # a per-layer analysis arrived, or the conversion it belongs to went
     changed = Signal()  # any of the above: step availability may have changed
 
     def __init__(self, parent=None) -> None:
@@ -67,9 +68,13 @@ class WizardState(QObject):
         self._model: Optional[ModelInfo] = None
         self._force = False
         self._results: dict[str, Outcome] = {}
+        self._layers = None  # the last per-layer analysis (core.quant.results.LayerReport), current or not
         for sig in (self.modelChanged, self.selectionChanged, self.requestChanged, self.conversionChanged,
-                    self.validationChanged, self.verifyChanged):
+                    self.validationChanged, self.verifyChanged, self.layersChanged):
             sig.connect(self.changed)
+        # A per-layer analysis belongs to the file it analysed: whether that file is the current conversion's
+        # changes exactly when the conversion does.
+        self.conversionChanged.connect(lambda: self._layers is not None and self.layersChanged.emit())
 
     # -- the plan
     @property
@@ -103,8 +108,13 @@ class WizardState(QObject):
         """A new model (as its inspect described it): the cut goes, the output folder becomes the new
         model's default, and every earlier result becomes stale. Devices, targets and options are kept."""
         self._model = model
+        self._layers = None
         new = source_of(source, load_options, model) if source and model is not None else Source()
-        self._set_plan(self._plan.with_source(new), self.modelChanged, self.selectionChanged, self.requestChanged)
+        plan = self._plan.with_source(new)
+        if plan.options.keep_float:  # another model's layer names
+            plan = plan.with_options(replace(plan.options, keep_float=()))
+        self._set_plan(plan, self.modelChanged, self.selectionChanged, self.requestChanged)
+        self.layersChanged.emit()
 
     def set_selection(self, selection: Selection) -> None:
         if selection != self._plan.selection:
@@ -116,6 +126,12 @@ class WizardState(QObject):
         if new != p or request.force != self._force:
             self._force = request.force
             self._set_plan(new, self.requestChanged)
+
+    def set_keep_float(self, nodes) -> None:
+        """The original model's layers the int8 conversions keep in float (empty: none)."""
+        options = replace(self._plan.options, keep_float=tuple(nodes))
+        if options != self._plan.options:
+            self._set_plan(self._plan.with_options(options), self.requestChanged)
 
     def set_devices(self, devices) -> None:
         if tuple(devices) != self._plan.devices:
@@ -151,6 +167,24 @@ class WizardState(QObject):
         conv = self.outcome(CONVERSION)
         self._store(VERIFY, report, conv.key if conv else "", plan or self._plan)
         self.verifyChanged.emit()
+
+    def set_layers(self, report) -> None:
+        """A per-layer analysis (core.quant.results.LayerReport) of one converted file."""
+        self._layers = report
+        self.layersChanged.emit()
+
+    @property
+    def last_layers(self):
+        """The last per-layer analysis of this model, current or not (None after a new model)."""
+        return self._layers
+
+    def layers(self):
+        """The per-layer analysis when the file it analysed is one of the current conversion's, else None."""
+        report, manifest = self._layers, self.manifest
+        if report is None or manifest is None or not report.sha256:
+            return None
+        ours = {f.sha256 for a in manifest.artifacts for f in a.files if f.sha256}
+        return report if report.sha256 in ours else None
 
     def outcome(self, kind: str) -> Optional[Outcome]:
         return self._results.get(kind)

@@ -9,8 +9,8 @@ from typing import Optional
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
-                               QLineEdit, QMenu, QPushButton, QSplitter, QTableView, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout, QWidget)
+                               QLineEdit, QMenu, QPushButton, QSplitter, QTabWidget, QTableView, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
 
 from edgewizard.core.cut import cut_nodes
 from edgewizard.core.errors import UserError
@@ -23,6 +23,7 @@ from ..graph_view import GraphView
 from ..jobs_qt import INSPECT
 from ..state import converted_files
 from ..widgets.compact import NameList, compact_rows, fit_rows
+from ..widgets.layer_errors import HEAT_TITLE, LayerErrorsPanel
 from .base import WizardPage, preview
 
 DYNAMIC = QColor("#fff3bf")
@@ -199,7 +200,14 @@ class NodesPage(WizardPage):
         lv.addWidget(self.shapes_hint)
         self.reset = QPushButton("&Whole model (clear choices)", self)
         lv.addWidget(self.reset)
-        split.addWidget(column)
+        # Beside the node table, once the Verify step measured an int8 model layer by layer: its figures.
+        self.side = QTabWidget(self)
+        self.side.setDocumentMode(True)
+        self.side.setTabBarAutoHide(True)  # one tab (the nodes): no tab bar, the table keeps its height
+        self.side.addTab(column, "Nodes and cut")
+        self.layer_errors = LayerErrorsPanel(self)
+        self.layer_errors.hide()
+        split.addWidget(self.side)
         split.setStretchFactor(0, 1)
         split.setSizes([520, 400])
         self.body.addWidget(split, 1)
@@ -220,7 +228,10 @@ class NodesPage(WizardPage):
         self.state.modelChanged.connect(self._load_graph)
         self.state.selectionChanged.connect(self._show_selection)
         self.state.validationChanged.connect(self._validation_changed)
-        self.colour_by.currentIndexChanged.connect(self._show_verdicts)
+        self.colour_by.currentIndexChanged.connect(self._colour_by_device)
+        self.state.layersChanged.connect(self._layers_changed)
+        self.layer_errors.heatToggled.connect(self._show_heat)
+        self.layer_errors.nodesSelected.connect(self.graph_view.select)
         self.state.conversionChanged.connect(self._conversion_changed)
         self.table.selectionModel().selectionChanged.connect(self._table_selection_changed)
         self.search.returnPressed.connect(self._find_in_graph)
@@ -244,10 +255,40 @@ class NodesPage(WizardPage):
             self.colour_by.addItem(r.title, r.device)
         # The accelerator is what people check for; colour by it at once.
         preferred = next((i + 1 for i, r in enumerate(reports) if r.device in ("edgetpu", "myriad")), 1 if reports else 0)
+        if self.layer_errors.heat.isChecked():
+            preferred = 0  # the heat map is what the graph shows
         self.colour_by.setCurrentIndex(preferred)
         self.colour_by.blockSignals(False)
         self.colour_row.setVisible(bool(reports))
         self._show_verdicts()
+
+    def _colour_by_device(self) -> None:
+        if self.colour_by.currentData() is not None:
+            self.layer_errors.heat.setChecked(False)  # one colouring at a time: the device's now
+        self._show_verdicts()
+
+    # -- the per-layer analysis (the Verify step's), in its tab and as the graph's heat map
+    def _layers_changed(self) -> None:
+        have = self.state.last_layers is not None  # this model's analysis, current or not (the tab says which)
+        index = self.side.indexOf(self.layer_errors)
+        if have and index < 0:
+            self.side.addTab(self.layer_errors, "Accuracy by layer")
+        elif not have and index >= 0:
+            self.side.removeTab(index)
+        if self.state.layers() is not None and self.state.layers() is not getattr(self, "_layers_shown", None):
+            self.side.setCurrentWidget(self.layer_errors)
+        self._layers_shown = self.state.layers()
+        if self.state.layers() is None:
+            self.graph_view.clear_heat()
+
+    def _show_heat(self, on: bool) -> None:
+        panel = self.layer_errors
+        if on and panel.report is not None:
+            if self.colour_by.currentIndex() > 0:
+                self.colour_by.setCurrentIndex(0)  # "No colours": the heat map is what the graph shows
+            self.graph_view.heat(panel.heat_values(), HEAT_TITLE, panel.heat_scale())
+        else:
+            self.graph_view.clear_heat()
 
     def _show_verdicts(self) -> None:
         device = self.colour_by.currentData()
@@ -300,6 +341,7 @@ class NodesPage(WizardPage):
                                          "info")
 
     def _graph_clicked(self, name: str) -> None:
+        self.layer_errors.select_node(name)
         self._syncing = True
         try:
             if not self.select_node(name) and (self.search.text() or self.proxy.op):

@@ -134,6 +134,22 @@ class TargetPage(WizardPage):
         for text, key in IO_TYPES:
             self.io_type.addItem(text, key)
         form.addRow("Model input/output type:", self.io_type)
+        # Layers the Nodes step's "Keep these in float" chose: said here, where the conversion is set up.
+        kept_row = QHBoxLayout()
+        kept_row.setContentsMargins(0, 0, 0, 0)
+        self.kept_float = QLabel(self)
+        self.kept_float.setWordWrap(True)
+        self.kept_float.setAccessibleName("Layers kept in float")
+        self.clear_kept = QPushButton("&Clear", self)
+        self.clear_kept.setToolTip("Convert every layer to int8 again")
+        self.clear_kept.clicked.connect(lambda: self.state.set_keep_float(()))
+        kept_row.addWidget(self.kept_float, 1)
+        kept_row.addWidget(self.clear_kept)
+        self.kept_widget = QWidget(self)
+        self.kept_widget.setLayout(kept_row)
+        form.addRow("Kept in float:", self.kept_widget)
+        self._int8_form = form
+        form.setRowVisible(self.kept_widget, False)
         body.addWidget(self.int8_box)
         for w in (self.calib_path,):
             w.textChanged.connect(self._changed)
@@ -169,6 +185,7 @@ class TargetPage(WizardPage):
         self.body.addWidget(self.tabs, 1)
 
         self.state.modelChanged.connect(self._model_changed)
+        self.state.requestChanged.connect(self._show_kept_float)
         self.state.selectionChanged.connect(self.found.look)  # a new input shape: whether arrays fit changes
         self._restore()
 
@@ -203,7 +220,8 @@ class TargetPage(WizardPage):
         self.calib_path.setEnabled(kind in ("folder", "array"))
         self.calib_browse.setEnabled(kind in ("folder", "array"))
         self.synthetic_warning.setVisible(kind == "synthetic")
-        options = ConvertOptions(io_type=self.io_type.currentData(), calibration=self.calibration())
+        options = ConvertOptions(io_type=self.io_type.currentData(), calibration=self.calibration(),
+                                 keep_float=self.state.plan.options.keep_float)
         self.state.set_request(ConversionRequest(tuple(targets), options, self.output_dir.text().strip(), self.force.isChecked()))
         self.state.set_devices(self.checks.devices())  # unticking a device marks its check out of date
         self.settings.set_value("convert/devices", {k: self.precision[k].currentData()
@@ -215,6 +233,12 @@ class TargetPage(WizardPage):
         if int8 and not self.calibration().given:
             problem = "Choose calibration data for the int8 conversion (an image folder or an array file)."
         self.validation.setText(f"<span style='color:#a61b1b'>{problem}</span>" if problem else "")
+
+    def _show_kept_float(self) -> None:
+        kept = self.state.plan.options.keep_float
+        self._int8_form.setRowVisible(self.kept_widget, bool(kept))
+        self.kept_float.setText(f"{', '.join(kept)} — these layers compute in float, the rest in int8 "
+                                "(chosen on the Nodes step)." if kept else "")
 
     def missing(self) -> str | None:
         """Why Next can't go on yet, or None."""

@@ -20,7 +20,20 @@
         cpu: 'Falls back to the CPU',
         unsupported: 'Not supported'
     };
-    const state = { inputs: [], outputs: [], removed: [], colours: {}, partition: null, selected: [] };
+    const state = { inputs: [], outputs: [], removed: [], colours: {}, partition: null, selected: [], heat: null };
+    // The heat map's scale: white (nothing lost) -> yellow -> red (the worst layer). Stops as [at, r, g, b].
+    const HEAT = [[0, 255, 255, 255], [0.5, 255, 214, 64], [1, 198, 40, 40]];
+    const heatColour = (value) => {
+        const v = Math.min(1, Math.max(0, Number(value) || 0));
+        const i = v <= HEAT[1][0] ? 0 : 1;
+        const [a, b] = [HEAT[i], HEAT[i + 1]];
+        const t = (v - a[0]) / (b[0] - a[0]);
+        const rgb = [1, 2, 3].map((k) => Math.round(a[k] + (b[k] - a[k]) * t));
+        // Dark text on the light end, white on the red end (relative luminance, WCAG).
+        const lum = rgb.map((c) => { const x = c / 255; return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); });
+        const light = 0.2126 * lum[0] + 0.7152 * lum[1] + 0.0722 * lum[2] > 0.22;
+        return { fill: `rgb(${rgb.join(',')})`, text: light ? '#1f2328' : '#ffffff' };
+    };
     let qt = null;
     const outbox = [];
     let byName = new Map(); // node name -> label (view.Node or view.Input)
@@ -56,6 +69,12 @@
 .ew-names .edge-label { display: none; }
 #ew-legend { position: fixed; bottom: 22px; right: 22px; z-index: 3; background: rgba(255,255,255,0.94); border: 1px solid #ccc; border-radius: 6px; padding: 6px 10px; font-size: 12px; line-height: 18px; color: #222; display: none; }
 #ew-legend .ew-swatch { display: inline-block; width: 11px; height: 11px; border-radius: 2px; margin-right: 6px; vertical-align: -1px; }
+#ew-legend .ew-heat-title { font-weight: bold; }
+#ew-legend .ew-heat-bar { height: 10px; width: 190px; margin: 4px 0 1px 0; border: 1px solid #bbb; border-radius: 2px; background: linear-gradient(to right, rgb(255,255,255), rgb(255,214,64), rgb(198,40,40)); }
+#ew-legend .ew-heat-ends { display: flex; justify-content: space-between; width: 192px; color: #444; font-size: 11px; }
+.ew-heat > .node-item-type > path, .ew-heat > .node-item > path { stroke: #9aa0a6; stroke-width: 1px; }
+.ew-heat-none .node-item-type path { fill: #eef0f2; }
+.ew-heat-none .node-item-type text { fill: #6b7280; }
 `;
         const element = document.createElement('style');
         element.id = 'ew-style';
@@ -148,7 +167,12 @@
     };
 
     const apply = () => {
-        for (const name of ['ew-in', 'ew-out', 'ew-removed', 'ew-partition', 'ew-cat-accelerator', 'ew-cat-cpu', 'ew-cat-unsupported']) {
+        for (const e of Array.from(document.getElementsByClassName('ew-heat'))) {
+            for (const part of Array.from(e.querySelectorAll('.node-item-type path, .node-item-type text'))) {
+                part.style.removeProperty('fill');
+            }
+        }
+        for (const name of ['ew-in', 'ew-out', 'ew-removed', 'ew-partition', 'ew-cat-accelerator', 'ew-cat-cpu', 'ew-cat-unsupported', 'ew-heat', 'ew-heat-none']) {
             clearClass(name);
         }
         for (const e of Array.from(document.getElementsByClassName('ew-badge'))) {
@@ -182,7 +206,29 @@
                 label.element.classList.add('ew-removed');
             }
         }
-        for (const [name, category] of Object.entries(state.colours)) {
+        // The heat map and the device colours are two views of the nodes: the heat map, when shown, hides
+        // the device colours and the partition mark (they come back when it is cleared).
+        const heat = state.heat && state.heat.values ? state.heat : null;
+        if (heat) {
+            for (const [name, label] of byName) {
+                if (!label.element.classList.contains('graph-node')) {
+                    continue;
+                }
+                if (Object.prototype.hasOwnProperty.call(heat.values, name)) {
+                    const colour = heatColour(heat.values[name]);
+                    label.element.classList.add('ew-heat');
+                    for (const path of Array.from(label.element.querySelectorAll('.node-item-type path'))) {
+                        path.style.setProperty('fill', colour.fill);
+                    }
+                    for (const text of Array.from(label.element.querySelectorAll('.node-item-type text'))) {
+                        text.style.setProperty('fill', colour.text);
+                    }
+                } else {
+                    label.element.classList.add('ew-heat-none');
+                }
+            }
+        }
+        for (const [name, category] of Object.entries(heat ? {} : state.colours)) {
             if (byName.has(name) && CATEGORIES[category]) {
                 byName.get(name).element.classList.add(`ew-cat-${category}`);
             }
@@ -199,7 +245,7 @@
                 badge(byName.get(name), 'out', 'cut output');
             }
         }
-        if (state.partition && byName.has(state.partition)) {
+        if (!heat && state.partition && byName.has(state.partition)) {
             const label = byName.get(state.partition);
             label.element.classList.add('ew-partition');
             badge(label, 'partition', 'accelerator stops here');
@@ -211,7 +257,36 @@
         }
         const colours = { accelerator: '#2e7d32', cpu: '#b45309', unsupported: '#b91c1c' };
         legend.innerHTML = '';
-        for (const [category, text] of Object.entries(CATEGORIES)) {
+        if (heat) {
+            const line = (className, text) => {
+                const div = document.createElement('div');
+                div.className = className;
+                if (text) {
+                    div.textContent = text;
+                }
+                legend.appendChild(div);
+                return div;
+            };
+            line('ew-heat-title', heat.title || 'Heat map');
+            line('ew-heat-bar', '');
+            const ends = line('ew-heat-ends', '');
+            for (const text of String(heat.scale || '').split('|')) {
+                const span = document.createElement('span');
+                span.textContent = text;
+                ends.appendChild(span);
+            }
+            const unmeasured = document.getElementsByClassName('ew-heat-none').length;
+            if (unmeasured) {
+                const row = line('', '');
+                const swatch = document.createElement('span');
+                swatch.className = 'ew-swatch';
+                swatch.style.background = '#eef0f2';
+                swatch.style.border = '1px solid #bbb';
+                row.appendChild(swatch);
+                row.appendChild(document.createTextNode(`Not measured (${unmeasured})`));
+            }
+        }
+        for (const [category, text] of Object.entries(heat ? {} : CATEGORIES)) {
             if (counts[category]) {
                 const row = document.createElement('div');
                 const swatch = document.createElement('span');
@@ -349,6 +424,11 @@
             state.partition = name || null;
             apply();
         },
+        // {values: {node: 0..1}, title, scale: 'low end|high end'}, or null to show device colours again.
+        heat(map) {
+            state.heat = map || null;
+            apply();
+        },
         find(name) {
             const graph = target();
             if (!graph || !byName.has(name)) {
@@ -406,6 +486,9 @@
                 selected,
                 inputs: marked('ew-in'), outputs: marked('ew-out'), removed: marked('ew-removed'),
                 accelerator: marked('ew-cat-accelerator'), cpu: marked('ew-cat-cpu'), unsupported: marked('ew-cat-unsupported'),
+                heat: marked('ew-heat'), unmeasured: marked('ew-heat-none'),
+                heatFills: Object.fromEntries(marked('ew-heat').map((n) => { const p = byName.get(n).element.querySelector('.node-item-type path'); return [n, p ? p.style.fill : '']; })),
+                heatLegend: state.heat && state.heat.values && document.getElementById('ew-legend').style.display !== 'none' ? document.getElementById('ew-legend').innerText : '',
                 partition: marked('ew-partition'), badges: count('ew-badge'), faded: document.querySelectorAll('.ew-removed').length,
                 legend: document.getElementById('ew-legend').style.display === 'none' ? '' : document.getElementById('ew-legend').innerText,
                 zoom: graph ? graph.zoom : null,
