@@ -43,6 +43,7 @@ class OpenVINOInt8Target:
             from ..quant.keep_float import keep_plan, openvino_ops
 
             kept = keep_plan(openvino_ops(model), job, model)
+            quiet_nncf()
             # validate=False: a name NNCF finds nothing to quantize at (a pooling op) is not an error here.
             extra["ignored_scope"] = nncf.IgnoredScope(names=list(kept.ops), validate=False)
         job.progress(0.2, f"Quantizing with NNCF on {len(samples)} calibration samples")
@@ -71,6 +72,14 @@ class OpenVINOInt8Target:
             details["keep_float"] = kept.record(job.options.keep_float_why or "chosen by hand")
         job.progress(1.0, "Done")
         return ArtifactResult(files=[xml, bin_], op_counts=dict(counts.most_common()), notes=notes, details=details)
+
+
+def quiet_nncf() -> None:
+    """NNCF lists every op an ignored scope or its accuracy control touches at INFO level, dozens of lines of op
+    ids; the warnings stay."""
+    import logging
+
+    logging.getLogger("nncf").setLevel(logging.WARNING)
 
 
 register(OpenVINOInt8Target())

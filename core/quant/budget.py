@@ -254,6 +254,9 @@ def _nncf_candidate(cut, loaded, options, arrays, labels, which, batch, evaluate
     from .ov_order import openvino_mapper
 
     progress(None, "NNCF accuracy control")
+    from ..convert.openvino_int8 import quiet_nncf
+
+    quiet_nncf()
     folder = work / "candidate-nncf"
     folder.mkdir(parents=True, exist_ok=True)
     job = TargetJob(cut=cut, stem="nncf", staging=folder, options=options, progress=lambda f, m: None,

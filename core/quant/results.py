@@ -57,10 +57,11 @@ class LayerReport:
         return out
 
     def worst_nodes(self, n: int) -> list[str]:
-        """The original nodes of the `n` worst rows that name one, without repeats, worst first."""
+        """The original nodes of the `n` worst int8 rows that name one, without repeats, worst first (a row computed
+        in float already, such as OpenVINO's softmax, is not something keeping in float can change)."""
         found: list[str] = []
         for r in self.rows:
-            if r.source_nodes and r.added > 0:
+            if r.source_nodes and r.added > 0 and r.quantized:
                 for s in r.source_nodes[:1]:
                     if s not in found:
                         found.append(s)
