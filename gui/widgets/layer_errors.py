@@ -4,6 +4,7 @@ puts the chosen layers into the plan and, when the Edge TPU is among the devices
 moves off the accelerator."""
 from __future__ import annotations
 
+import re
 from typing import Optional
 
 from PySide6.QtCore import QItemSelectionModel, Qt, Signal
@@ -53,6 +54,8 @@ def words(names) -> str:
 def edgetpu_line(report) -> str:
     """How much of the model runs on the Edge TPU, in a few words."""
     t = report.totals
+    if not t["device"]:
+        return f"none of the {t['total']} ops runs on the Edge TPU"
     point = report.partition_point
     where = f"; it stops at {point.source_node or point.op}" if point is not None else ""
     return f"{t['device']} of {t['total']} ops on the Edge TPU{where}"
@@ -112,16 +115,19 @@ class LayerErrorsPanel(QWidget):
         self.clear = QPushButton("Convert all to int8", self)
         self.clear.setToolTip("Keep no layer in float")
         row.addWidget(self.keep)
-        row.addWidget(self.clear)
         row.addStretch(1)
         v.addLayout(row)
-        self.kept = QLabel(self)
-        self.kept.setWordWrap(True)
-        v.addWidget(self.kept)
         self.outcome = QLabel(self)
         self.outcome.setWordWrap(True)
         self.outcome.setTextInteractionFlags(Qt.TextSelectableByMouse)
         v.addWidget(self.outcome)
+        kept_row = QHBoxLayout()
+        self.kept = QLabel(self)
+        self.kept.setWordWrap(True)
+        kept_row.addWidget(self.kept, 1)
+        kept_row.addWidget(self.clear, 0, Qt.AlignTop)
+        v.addLayout(kept_row)
+        v.addStretch(0)  # takes the room only while the table is hidden: the lines stay together at the top
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self.heat.toggled.connect(self.heatToggled)
         self.keep.clicked.connect(self.keep_selected)
@@ -143,12 +149,21 @@ class LayerErrorsPanel(QWidget):
         for w in (self.table, self.help, self.heat, self.keep):
             w.setVisible(report is not None)
         self.empty.setVisible(report is None)
+        last = self.state.last_layers
+        if report is None and last is not None:
+            self.empty.setText(f"The figures measured in {last.file} belong to an earlier conversion. Convert again, "
+                               f"verify the new int8 model and click “{FIND}” on the Verify step to measure it.")
+        else:
+            self.empty.setText(EMPTY)
+        self.about.setVisible(report is not None)
         if report is None:
             self.about.setText("")
             self.heat.setChecked(False)
         else:
-            self.about.setText(f"Measured in {report.file} on {report.data} ({report.samples} samples)."
-                               + ("".join(f" {n}" for n in report.notes)))
+            data = re.sub(r"(?:[A-Za-z]:)?(?:[\\/][^\\/\s(),]+)+[\\/]([^\\/\s(),]+)", r"\1", report.data)
+            self.about.setText(f"Measured in {report.file} on {report.samples} samples. Data: {data.rstrip('.')}."
+                               + "".join(f" {n}" for n in report.notes))
+            self.about.setToolTip(f"{report.artifact}\n{report.data}")
             if new:
                 self.outcome.setText("")
                 self.heat.setChecked(True)

@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -269,6 +270,20 @@ def _child(outlier: str, folder: Path, shots: str) -> dict:
         out["clicked"], out["row_from_graph"] = clicked, panel.selected_nodes()
         d.nodes.colour_by.setCurrentIndex(d.nodes.colour_by.findData("edgetpu"))
         out["devices"] = d.probe()
+        if shots:  # "Keep these in float" with the Edge TPU's before and after, and the Target step saying it
+            panel.heat.setChecked(True)
+            panel.table.clearSelection()
+            for r in range(panel.table.rowCount()):
+                if set(panel.table.item(r, 0).data(Qt.UserRole) or ()) & CONVS:
+                    panel._add_row(r)
+            panel.keep.click()
+            d.wait(lambda: panel.checking is None and "After:" in panel.outcome.text(), 300, "the Edge TPU check")
+            d.settle()
+            w.grab().save(str(Path(shots) / "keep_float_1366x768.png"))
+            w.go(2)
+            shown = time.monotonic() + 0.5  # a page without the graph: no frame to wait for
+            d.wait(lambda: time.monotonic() > shown, 5, "the Target step")
+            w.grab().save(str(Path(shots) / "target_kept_1366x768.png"))
     finally:
         w.quit_without_asking()
         w.jobs.shutdown()
