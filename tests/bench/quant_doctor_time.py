@@ -65,6 +65,58 @@ def time_per_layer(model: Path, artifact: Path, data, samples: int):
     return timed(lambda: per_layer(str(model), LoadOptions(), Selection(), str(artifact), data, samples=samples))
 
 
+def time_budget(model: Path, data, target: str, folder: Path, max_candidates: int = 4):
+    """The accuracy-budget search (max drop 1 point) on labelled data: the float model's own top-1 on the noise,
+    so "accuracy" is agreement with float (MobileNetV2 has no trained weights here). Returns (seconds, result)."""
+    import numpy as np
+
+    from edgewizard.core.calibrate import CalibrationSpec
+    from edgewizard.core.convert.base import ConvertOptions
+    from edgewizard.core.plan import LoadOptions, Selection
+    from edgewizard.core.quant.budget import search
+    from edgewizard.core.verify import VerifyData
+    from edgewizard.core.verify.runners import GraphDefRunner  # noqa: F401  (the worker has TF imported)
+
+    import keras
+
+    with np.load(data.path) if data.path.endswith(".npz") else _npy(data.path) as arrays:
+        x = arrays["x"][:SAMPLES]
+    y = keras.models.load_model(model, compile=False).predict(x, verbose=0).argmax(1)
+    labelled = folder / f"labelled-{target}.npz"
+    np.savez(labelled, x=x, y=y)
+    spec = CalibrationSpec(sources=((None, data.path),), samples=CALIBRATION_SAMPLES)
+    return timed(lambda: search(str(model), LoadOptions(), Selection(), target, ConvertOptions(calibration=spec),
+                                VerifyData.from_path(str(labelled)), 1.0, str(folder / f"budget-{target}"),
+                                max_candidates=max_candidates))
+
+
+def time_candidate(model: Path, data, target: str, folder: Path, keep: list) -> float:
+    """What each candidate after the first costs the search: a conversion keeping `keep` in float (the search
+    also runs it on the data; that is a verify run's share)."""
+    from edgewizard.core.calibrate import CalibrationSpec
+    from edgewizard.core.convert.base import ConvertOptions
+    from edgewizard.core.convert.run import convert
+    from edgewizard.core.plan import LoadOptions, Selection
+
+    spec = CalibrationSpec(sources=((None, data.path),), samples=CALIBRATION_SAMPLES)
+    seconds, _ = timed(lambda: convert(str(model), LoadOptions(), Selection(), [target], str(folder / f"cand-{target}"),
+                                       ConvertOptions(calibration=spec, keep_float=tuple(keep)), force=True))
+    return seconds
+
+
+class _npy:
+    def __init__(self, path):
+        import numpy as np
+
+        self.x = np.load(path)
+
+    def __enter__(self):
+        return {"x": self.x}
+
+    def __exit__(self, *exc):
+        return False
+
+
 def main() -> None:
     samples = int(sys.argv[1]) if len(sys.argv) > 1 else SAMPLES
     folder = Path(tempfile.mkdtemp(prefix="ew-bench-quant-"))
@@ -80,6 +132,13 @@ def main() -> None:
         print(f"  {target:<14} verify {verify_s:6.2f} s   per-layer {layers_s:6.2f} s   ratio {ratio:4.2f} "
               f"(goal <= {GOAL:g}): {'OK' if ratio <= GOAL else 'OVER'}   {len(report.rows)} layers, "
               f"{sum(1 for r in report.rows if r.source_nodes)} named; worst: {report.rows[0].label if report.rows else '-'}")
+        candidate_s = time_candidate(model, data, target, folder, report.worst_nodes(1))
+        print(f"  {target:<14} one further candidate (keeping {', '.join(report.worst_nodes(1))} in float: convert, "
+              f"run on the data, time it): {candidate_s:6.1f} s")
+        budget_s, result = time_budget(model, data, target, folder)
+        print(f"  {target:<14} accuracy budget (1 point, at most 4 candidates): {budget_s:6.1f} s = "
+              f"{budget_s / verify_s:.1f}x one verify run; {len(result.candidates)} candidates, "
+              f"{budget_s / len(result.candidates):.1f} s each; {result.message}")
 
 
 if __name__ == "__main__":
