@@ -133,8 +133,8 @@ def main() -> None:
               f"(goal <= {GOAL:g}): {'OK' if ratio <= GOAL else 'OVER'}   {len(report.rows)} layers, "
               f"{sum(1 for r in report.rows if r.source_nodes)} named; worst: {report.rows[0].label if report.rows else '-'}")
         candidate_s = time_candidate(model, data, target, folder, report.worst_nodes(1))
-        print(f"  {target:<14} one further candidate (keeping {', '.join(report.worst_nodes(1))} in float: convert, "
-              f"run on the data, time it): {candidate_s:6.1f} s")
+        print(f"  {target:<14} one further candidate (keeping {', '.join(report.worst_nodes(1))} in float), its "
+              f"conversion: {candidate_s:6.1f} s (the search then runs it on the data: about a verify run)")
         budget_s, result = time_budget(model, data, target, folder)
         print(f"  {target:<14} accuracy budget (1 point, at most 4 candidates): {budget_s:6.1f} s = "
               f"{budget_s / verify_s:.1f}x one verify run; {len(result.candidates)} candidates, "
