@@ -22,7 +22,9 @@ from edgewizard.core.verify import Thresholds, VerifyData, VerifyReport, save
 from ..jobs_qt import VERIFY, Job, is_cancel
 from ..state import VERIFY as VERIFIED
 from ..state import converted_files
+from ..state import STEPS
 from ..widgets.found_data import FoundData
+from ..widgets.layer_job import QuantDoctor
 from ..widgets.plain_words import plain
 from ..widgets.report_view import ReportSavedBar
 from ..widgets.verify_verdict import STYLES, same_path, verdict
@@ -47,6 +49,7 @@ class VerifyPage(WizardPage):
         self._job: Optional[Job] = None
         self._shown: Optional[VerifyReport] = None  # the report the table and detail show
         self._rows: list = []
+        self._verified: Optional[tuple[VerifyReport, VerifyData]] = None  # a report and the data it ran on
         data = QGroupBox("Inputs to compare on", self)
         form = QFormLayout(data)
         kinds = QHBoxLayout()
@@ -117,6 +120,9 @@ class VerifyPage(WizardPage):
         self.body.addLayout(run)
         self.body.addWidget(self.message)
         self.body.addWidget(self.report_bar)
+        self.doctor = QuantDoctor(self, self._selected_check, self._verified_data)
+        self.doctor.goToStep.connect(self._go_to)
+        self.body.addWidget(self.doctor)
 
         split = QSplitter(Qt.Vertical, self)
         self.table = QTableWidget(0, len(COLUMNS), self)
@@ -166,6 +172,7 @@ class VerifyPage(WizardPage):
         self.cancel_button.clicked.connect(lambda: self._job is not None and self._job.cancel())
         self.save_report.clicked.connect(self._save_report)
         self.table.itemSelectionChanged.connect(self._show_detail)
+        self.table.itemSelectionChanged.connect(self.doctor.update_buttons)
         self.jobs.busyChanged.connect(lambda busy: self.verify_button.setEnabled(not busy))
         self.state.modelChanged.connect(self._model_changed)
         self.state.selectionChanged.connect(self.found.look)
@@ -176,6 +183,7 @@ class VerifyPage(WizardPage):
             signal.connect(self._refresh)
         self._model_changed()
         self._refresh()
+        self.doctor.update_buttons()
 
     @property
     def report(self) -> Optional[VerifyReport]:
@@ -250,11 +258,11 @@ class VerifyPage(WizardPage):
         self.cancel_button.setEnabled(True)
         self.progress.setValue(0)
         thresholds = Thresholds(min_top1_agreement=self.min_agree.value() / 100, min_cosine=self.min_cos.value())
-        plan = self.state.plan
+        plan, data = self.state.plan, self.data()
         job = self._job = self.jobs.start(VERIFY, self.state.source, self.state.load_options, self.state.selection,
-                                          artifacts, self.data(), thresholds)
+                                          artifacts, data, thresholds)
         job.progress.connect(self._on_progress)
-        job.done.connect(lambda report: self._on_finished(report, plan))
+        job.done.connect(lambda report: self._on_finished(report, plan, data))
         job.failed.connect(self._on_failed)
 
     def _on_progress(self, fraction, message: str) -> None:
@@ -274,8 +282,9 @@ class VerifyPage(WizardPage):
             else:
                 self.banner.show_error(error)
 
-    def _on_finished(self, report: VerifyReport, plan) -> None:
+    def _on_finished(self, report: VerifyReport, plan, data: VerifyData) -> None:
         self._job = None
+        self._verified = (report, data)
         self.cancel_button.setEnabled(False)
         self.progress.setValue(1000)
         self.state.set_verify(report, plan)  # the page shows it from the state (_refresh)
@@ -317,6 +326,22 @@ class VerifyPage(WizardPage):
         self.message.setStyleSheet(f"QLabel {{{STYLES[kind]} border-radius:4px; padding:6px;}}" if kind else "")
         if text:
             self.message.setText(text)
+
+    # -- the quantization doctor (gui/widgets/layer_job.py)
+    def _selected_check(self):
+        selected = self.table.selectionModel().selectedRows()
+        return self._rows[selected[0].row()][0] if selected and selected[0].row() < len(self._rows) else None
+
+    def _verified_data(self):
+        """(the data, its summary) of the verification on show, when this page ran it; else None."""
+        if self._verified is None or self.report is None or self._verified[0] is not self.report:
+            return None
+        return self._verified[1], self.report.data
+
+    def _go_to(self, step: str, note: str) -> None:
+        window = self.window()
+        if hasattr(window, "go") and window.go(STEPS.index(step)) and note:
+            window.page(step).banner.show_message(note, "info")
 
     # -- showing
     def _fill(self, report: Optional[VerifyReport]) -> None:

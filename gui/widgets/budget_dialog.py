@@ -22,7 +22,7 @@ from edgewizard.core.quant.results import BudgetResult, Candidate
 from edgewizard.core.verify import VerifyData
 
 from ..jobs_qt import is_cancel
-from .latency_plots import with_unit
+from .latency_plots import unit_for, with_unit
 from .plain_words import plain
 
 SEARCH = "edgewizard.core.quant.budget:search"
@@ -67,6 +67,14 @@ class Search:
         return self.part(plan) == self.plan
 
 
+def _left(widget: QWidget) -> QHBoxLayout:
+    """A form field at its own width, not stretched across the dialog."""
+    row = QHBoxLayout()
+    row.addWidget(widget)
+    row.addStretch(1)
+    return row
+
+
 class BudgetDialog(QDialog):
     """One search at a time. `searched` carries a finished Search (the Verify step keeps the last one);
     `adopted` a candidate's keep-float nodes, after which the dialog closes."""
@@ -93,7 +101,8 @@ class BudgetDialog(QDialog):
         self.target = QComboBox(self)
         for t in int8_targets(state.plan):
             self.target.addItem(target_name(t), t)
-        form.addRow("Convert for:", self.target)
+        self.target.setSizeAdjustPolicy(QComboBox.AdjustToContents)
+        form.addRow("Convert for:", _left(self.target))
         self.data_kind = QButtonGroup(self)
         self.use_verified = QRadioButton(f"What you verified with: {verified_text}" if verified is not None
                                          else "What you verified with (it has no labels)", self)
@@ -119,10 +128,11 @@ class BudgetDialog(QDialog):
         self.max_drop.setDecimals(1)
         self.max_drop.setSingleStep(0.5)
         self.max_drop.setSuffix(" points")
+        self.max_drop.setMinimumWidth(120)
         self.max_drop.setValue(float(settings.value(MAX_DROP_KEY, 1.0) or 1.0))
         self.max_drop.setToolTip("How many percentage points of accuracy the int8 model may lose against the "
                                  "original: 1 point is 98 % instead of 99 %.")
-        form.addRow("Largest accuracy drop allowed:", self.max_drop)
+        form.addRow("Largest accuracy drop allowed:", _left(self.max_drop))
         outer.addLayout(form)
 
         run = QHBoxLayout()
@@ -132,9 +142,11 @@ class BudgetDialog(QDialog):
         self.progress = QProgressBar(self)
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(False)
+        self.progress.hide()  # shown while the search runs
         run.addWidget(self.start_button)
         run.addWidget(self.cancel_button)
         run.addWidget(self.progress, 1)
+        run.addStretch(0)
         outer.addLayout(run)
         self.message = QLabel(self)
         self.message.setWordWrap(True)
@@ -145,6 +157,7 @@ class BudgetDialog(QDialog):
         self.table = QTableWidget(0, len(COLUMNS), self)
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().hide()
+        self.table.setWordWrap(False)
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectRows)
         self.table.setSelectionMode(QTableWidget.SingleSelection)
@@ -155,10 +168,16 @@ class BudgetDialog(QDialog):
         self.table.setAccessibleName("Candidates tried")
         split.addWidget(self.table)
         self.plot_box = QWidget(self)
-        QVBoxLayout(self.plot_box).setContentsMargins(0, 0, 0, 0)
+        plot_layout = QVBoxLayout(self.plot_box)
+        plot_layout.setContentsMargins(0, 0, 0, 0)
+        legend = QLabel("<span style='color:#1b7a35'>●</span> within the drop you allowed &nbsp; "
+                        "<span style='color:#a61b1b'>●</span> loses more &nbsp; ringed: the search's choice", self)
+        legend.setStyleSheet("color:#555;")
+        plot_layout.addWidget(legend)
         split.addWidget(self.plot_box)
         split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
+        split.setStretchFactor(1, 1)
+        split.setSizes([720, 340])  # the table's columns need the width; the plot is a glance
         outer.addWidget(split, 1)
 
         buttons = QHBoxLayout()
@@ -235,6 +254,7 @@ class BudgetDialog(QDialog):
         self.message.setText("Starting…")
         self.message.setStyleSheet("")
         self.progress.setValue(0)
+        self.progress.show()
         self.start_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         job = self._job = self.jobs.start(SEARCH, plan.source.path, plan.source.load_options, plan.selection, target,
@@ -251,6 +271,7 @@ class BudgetDialog(QDialog):
 
     def _ended(self) -> None:
         self._job = None
+        self.progress.hide()
         self.start_button.setEnabled(self.target.count() > 0)
         self.cancel_button.setEnabled(False)
 
@@ -286,7 +307,7 @@ class BudgetDialog(QDialog):
         colour = "#e6f4ea; color:#0f3d1c" if r.fits else "#fff4d6; color:#5c4400"
         self.message.setStyleSheet(f"QLabel{{background:{colour}; border-radius:4px; padding:6px;}}")
         self.message.setText(f"<b>{plain(r.message)}</b><br>The original: {100 * r.float_accuracy:.2f} % on "
-                             f"{r.data} ({r.samples} samples).")
+                             f"{r.data}.")
         self._fill(r)
 
     def _fill(self, r: Optional[BudgetResult]) -> None:
@@ -328,7 +349,8 @@ class BudgetDialog(QDialog):
             return
         chosen = self._search.result.chosen
         mark = " (the search's choice)" if self._search.result.candidates.index(c) == chosen else ""
-        self.note.setText(f"Selected: {plain(c.label) or kept_text(c)}{mark}." + (f" {plain(c.note)}" if c.note else ""))
+        note = plain(c.note).rstrip(".")
+        self.note.setText(f"Selected: {plain(c.label) or kept_text(c)}{mark}." + (f" {note[:1].upper()}{note[1:]}." if note else ""))
 
     def _draw(self, r: Optional[BudgetResult]) -> None:
         """Accuracy against latency on this computer, with the budget as a line: what each candidate costs."""
@@ -337,16 +359,20 @@ class BudgetDialog(QDialog):
         if self._plot is None:
             self._plot = pg.PlotWidget(background="w")
             self._plot.setLabel("left", "accuracy (%)")
-            self._plot.setLabel("bottom", "latency on this computer (ms)")
             for side in ("bottom", "left"):
                 self._plot.getAxis(side).enableAutoSIPrefix(False)
             self._plot.setMinimumWidth(260)
             self._plot.setAccessibleName("Accuracy against latency")
-            self.plot_box.layout().addWidget(self._plot)
+            self._plot.getPlotItem().getViewBox().setDefaultPadding(0.12)  # the choice's ring is not cut off
+            self.plot_box.layout().insertWidget(0, self._plot, 1)
         self._plot.clear()
         if r is None:
             return
-        points = [(c.latency_ms, 100 * c.accuracy, i) for i, c in enumerate(r.candidates) if c.latency_ms is not None]
+        known = [c.latency_ms for c in r.candidates if c.latency_ms is not None]
+        unit, factor = unit_for(max(known, default=None))  # the table's unit: µs under a millisecond
+        self._plot.setLabel("bottom", f"latency on this computer ({unit})")
+        points = [(factor * c.latency_ms, 100 * c.accuracy, i) for i, c in enumerate(r.candidates)
+                  if c.latency_ms is not None]
         if points:
             spots = [{"pos": (x, y), "size": 14 if i == r.chosen else 9,
                       "brush": pg.mkBrush("#1b7a35" if r.candidates[i].fits else "#a61b1b"),
