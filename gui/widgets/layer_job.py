@@ -18,6 +18,8 @@ from .plain_words import plain
 
 PER_LAYER = "edgewizard.core.quant.layers:per_layer"
 CONVERT_AGAIN = "Convert again to make the files with this choice, then verify and benchmark the new files."
+FIND_TIP = ("Runs the selected int8 model and the original layer by layer on the data you verified with, and "
+            "measures how much each layer adds to the error.\n\n" + METRIC_NOTE)
 
 
 def is_int8(check) -> bool:
@@ -43,9 +45,6 @@ class QuantDoctor(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         row = QHBoxLayout()
         self.find_button = QPushButton("Find the layers that lose accuracy", self)
-        self.find_button.setToolTip("Runs the selected int8 model and the original layer by layer on the data you "
-                                    "verified with, and measures how much each layer adds to the error.\n\n"
-                                    + METRIC_NOTE)
         self.cancel_button = QPushButton("Cancel", self)
         self.cancel_button.hide()
         self.progress = QProgressBar(self)
@@ -79,15 +78,15 @@ class QuantDoctor(QWidget):
 
     def update_buttons(self) -> None:
         """What can be done with the row selected now (nothing while a step runs)."""
-        free = not self.jobs.busy
+        free, int8 = not self.jobs.busy, bool(int8_targets(self.state.plan))
+        self.setVisible(int8)  # only int8 models lose accuracy layer by layer
         check = self._artifact()
         self.find_button.setEnabled(free and is_int8(check) and self._data() is not None)
-        if check is not None and not is_int8(check):
-            self.find_button.setToolTip("Select an int8 model in the results: only int8 models lose accuracy "
-                                        "layer by layer.")
+        self.find_button.setToolTip(FIND_TIP if is_int8(check) or check is None else
+                                    "Select an int8 model in the results: only int8 models lose accuracy this way.")
         report = self.state.layers()
         self.graph_button.setEnabled(report is not None)
-        self.budget_button.setEnabled(free and bool(int8_targets(self.state.plan)))
+        self.budget_button.setEnabled(free and int8)
         if self._job is None:
             self._describe(report)
 
