@@ -144,8 +144,8 @@ def remedies(precision: str) -> list[str]:
             "versus [0, 255], same colour order).",
             "Calibrate with more samples (a few hundred) that look like the data the model will see: every class, "
             "real conditions.",
-            "Keep the sensitive layers in float: try tflite-dynamic or tflite-fp16, cut the model before the layers "
-            "that lose most, or leave those layers out of quantization.",
+            "Find the layers that lose most and keep just those in float, or give an accuracy budget and let "
+            "EdgeWizard choose them; tflite-dynamic or tflite-fp16 keep every layer in float.",
             "Quantization-aware training (TensorFlow Model Optimization) gives int8 models that keep float accuracy.",
         ]
     if "dynamic" in precision:
