@@ -10,6 +10,9 @@ from typing import Optional
 from ..plan import stable_key
 
 METRIC = "relative error"
+# The heat map's top colour is at least this much added error: a model whose worst layer adds 0.007 (usual for
+# int8) is not painted red, as if that layer had lost everything.
+HEAT_FLOOR = 0.1
 METRIC_NOTE = ("Relative error: the root-mean-square difference between a layer's int8 output and its float "
                "output, divided by the spread (standard deviation) of the float output. 0 is exact; 0.01 is "
                "typical of int8; 0.3 or more means the layer's output has lost most of its detail. 'Added' is "
@@ -45,10 +48,14 @@ class LayerReport:
     seconds: float = 0.0
     key: str = ""  # layers_key(sha256, data)
 
+    def heat_top(self) -> float:
+        """The added error the heat map's top colour stands for: the worst layer's, and at least HEAT_FLOOR."""
+        return max(HEAT_FLOOR, max((r.added for r in self.rows), default=0.0))
+
     def heat(self) -> dict[str, float]:
-        """Original node -> 0..1 (its largest `added`, divided by the largest of all), for the graph's heat map.
+        """Original node -> 0..1 (its largest `added`, divided by heat_top()), for the graph's heat map.
         Rows no original node is known for are left out."""
-        top = max((max(r.added, 0.0) for r in self.rows), default=0.0)
+        top = self.heat_top()
         out: dict[str, float] = {}
         for r in self.rows:
             value = max(r.added, 0.0) / top if top > 0 else 0.0

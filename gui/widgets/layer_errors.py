@@ -173,7 +173,7 @@ class LayerErrorsPanel(QWidget):
 
     def _fill(self, report) -> None:
         rows = list(report.rows) if report else []
-        top = max((max(r.added, 0.0) for r in rows), default=0.0)
+        top = report.heat_top() if report else 1.0
         self.table.setRowCount(len(rows))
         for i, r in enumerate(rows):
             op = r.op if r.quantized else f"{r.op} (float)"
@@ -204,8 +204,11 @@ class LayerErrorsPanel(QWidget):
         return self.report.heat() if self.report else {}
 
     def heat_scale(self) -> str:
-        top = max((max(r.added, 0.0) for r in self.report.rows), default=0.0) if self.report else 0.0
-        return f"0 (nothing lost)|{number(top)} (worst)"
+        if not self.report:
+            return "0 (nothing lost)|"
+        worst = max((max(r.added, 0.0) for r in self.report.rows), default=0.0)
+        top = self.report.heat_top()
+        return f"0 (nothing lost)|{number(top)} (worst)" if worst >= top else f"0 (nothing lost)|{number(top)} or more"
 
     # -- selection, both ways
     def selected_rows(self) -> list[int]:

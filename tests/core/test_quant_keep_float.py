@@ -203,3 +203,15 @@ def test_cli_max_drop_needs_labels(model, tmp_path):
     r = ew("convert", model, "-t", "tflite-int8", "--calib", sample_calibration_path(), "--max-drop", "1",
            "--data", unlabelled, "-o", tmp_path / "o")
     assert r.returncode == 2 and "labelled data" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_healthy_model_is_not_painted_red():
+    from edgewizard.core.quant.results import HEAT_FLOOR, LayerError, LayerReport
+
+    healthy = LayerReport("m.tflite", "m.tflite", "0", "litert", "d", 8,
+                          rows=(LayerError("a", "CONV_2D", ("conv1",), 0.007, 0.007),
+                                LayerError("b", "CONV_2D", ("conv2",), 0.009, 0.002)))
+    assert healthy.heat_top() == HEAT_FLOOR and max(healthy.heat().values()) < 0.1
+    broken = replace(healthy, rows=(LayerError("a", "CONV_2D", ("conv2",), 1.2, 1.19), *healthy.rows))
+    assert broken.heat()["conv2"] == 1.0 and broken.heat()["conv1"] < 0.01
+    assert broken.worst_nodes(1) == ["conv2"]
