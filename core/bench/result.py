@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from ..files import write_atomic
+from .profile import Profile
 
 SUMMARY_KEYS = ("device", "runtime", "count", "first_ms", "mean_ms", "median_ms", "p90_ms", "p99_ms",
                 "min_ms", "max_ms", "throughput_fps")
@@ -72,6 +73,7 @@ class BenchResult:
     default_precision: Optional[str] = None
     precision_requested: Optional[str] = None
     plan_key: str = ""  # core/plan.py bench_key: the model's content, the device and the settings (BenchRequest.plan_key)
+    profile: Optional[Profile] = None  # per-op time, when the run asked for it (measured after the latency run)
 
     @property
     def precision_label(self) -> str:

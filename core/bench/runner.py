@@ -75,6 +75,7 @@ class BenchRequest:
     load_timeout_s: float = 300.0  # until the first inference is done (an NPU compile can be slow)
     idle_timeout_s: float = 60.0  # before its hello and while measuring: the longest silence before the agent counts as hung
     agent_source: Optional[bytes] = None  # another agent's code (fault-injection test doubles only)
+    profile: bool = False  # after the latency run, a separate phase measures each op's time (BenchResult.profile)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "device", canonical_device(self.device))
