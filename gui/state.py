@@ -60,6 +60,7 @@ class WizardState(QObject):
     validationChanged = Signal()  # device validation results arrived, or the plan moved away from them
     verifyChanged = Signal()
     layersChanged = Signal()  # a per-layer analysis arrived, or the conversion it belongs to went
+    profileChanged = Signal()  # a per-op time profile arrived, or the conversion its file belongs to went
     changed = Signal()  # any of the above: step availability may have changed
 
     def __init__(self, parent=None) -> None:
@@ -69,12 +70,14 @@ class WizardState(QObject):
         self._force = False
         self._results: dict[str, Outcome] = {}
         self._layers = None  # the last per-layer analysis (core.quant.results.LayerReport), current or not
+        self._profile = None  # (run label, core.bench.profile.Profile, sha256 of the profiled file), current or not
         for sig in (self.modelChanged, self.selectionChanged, self.requestChanged, self.conversionChanged,
-                    self.validationChanged, self.verifyChanged, self.layersChanged):
+                    self.validationChanged, self.verifyChanged, self.layersChanged, self.profileChanged):
             sig.connect(self.changed)
         # A per-layer analysis belongs to the file it analysed: whether that file is the current conversion's
         # changes exactly when the conversion does.
         self.conversionChanged.connect(lambda: self._layers is not None and self.layersChanged.emit())
+        self.conversionChanged.connect(lambda: self._profile is not None and self.profileChanged.emit())
 
     # -- the plan
     @property
@@ -109,12 +112,14 @@ class WizardState(QObject):
         model's default, and every earlier result becomes stale. Devices, targets and options are kept."""
         self._model = model
         self._layers = None
+        self._profile = None
         new = source_of(source, load_options, model) if source and model is not None else Source()
         plan = self._plan.with_source(new)
         if plan.options.keep_float:  # another model's layer names
             plan = plan.with_options(replace(plan.options, keep_float=()))
         self._set_plan(plan, self.modelChanged, self.selectionChanged, self.requestChanged)
         self.layersChanged.emit()
+        self.profileChanged.emit()
 
     def set_selection(self, selection: Selection) -> None:
         if selection != self._plan.selection:
@@ -185,6 +190,23 @@ class WizardState(QObject):
             return None
         ours = {f.sha256 for a in manifest.artifacts for f in a.files if f.sha256}
         return report if report.sha256 in ours else None
+
+    def _current_files(self) -> set[str]:
+        manifest = self.manifest
+        return set() if manifest is None else {f.sha256 for a in manifest.artifacts for f in a.files if f.sha256}
+
+    def set_profile(self, result_label: str, profile, model_file_sha256: str) -> None:
+        """The per-op times (core.bench.profile.Profile) of one benchmark run, named by the run's label, of
+        the model file with that sha256."""
+        self._profile = (result_label, profile, model_file_sha256)
+        self.profileChanged.emit()
+
+    def profile(self):
+        """(run label, Profile) while the profiled file is one of the current conversion's, else None."""
+        if self._profile is None:
+            return None
+        label, profile, sha = self._profile
+        return (label, profile) if sha and sha in self._current_files() else None
 
     def outcome(self, kind: str) -> Optional[Outcome]:
         return self._results.get(kind)
