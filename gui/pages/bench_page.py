@@ -1,26 +1,29 @@
 """Step 6, Benchmark: run a converted model on a device (here, under another Python, or on another
 machine over ssh) with a live latency plot and running statistics; the runs side by side, with
-speed-ups and export, are gui/widgets/bench_runs.py."""
+speed-ups and export, are gui/widgets/bench_runs.py; a profiled run's time per op is gui/widgets/op_profile.py."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QMessageBox, QPushButton,
-                               QScrollArea, QSplitter, QVBoxLayout, QWidget)
+                               QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from edgewizard.core.bench.result import write_csv, write_json
 from edgewizard.core.bench.runner import BenchRun
 from edgewizard.core.errors import EdgeWizardError
 
-from ..state import converted_files
+from ..state import STEPS, converted_files
 from ..widgets.bench_choices import BenchChoices
 from ..widgets.bench_runs import COLOURS, TABLE, Run, RunTable, fmt  # noqa: F401 (TABLE: the tests read it here)
 from ..widgets.latency_plots import LatencyPlots, in_unit, unit_for
+from ..widgets.op_profile import OpProfileView, profile_of
 from ..widgets.plain_words import plain
 from .base import WizardPage, preview
 
+MAP_PROFILE = "edgewizard.core.bench.profile:map_profile"
 STATS = ("count", "throughput_fps", "median_ms", "mean_ms", "p90_ms", "p99_ms", "min_ms", "max_ms", "first_ms")
 
 
@@ -87,7 +90,13 @@ class BenchmarkPage(WizardPage):
         top.addWidget(scroll)
         self.plots = LatencyPlots(self)
         self.plots.beside.addWidget(self.stats_box)
-        top.addWidget(self.plots)
+        self.ops = OpProfileView(self)
+        self.ops.show_on_graph.connect(self.show_on_graph)
+        self.tabs = QTabWidget(self)
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.plots, "&Latency")
+        self.tabs.addTab(self.ops, "Time per op")
+        top.addWidget(self.tabs)
         top.setStretchFactor(1, 1)
         top.setCollapsible(0, False)
         # The runs below, the whole width: twelve columns read without scrolling sideways.
@@ -114,6 +123,7 @@ class BenchmarkPage(WizardPage):
         self.start_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
         self._discovery = None  # the device discovery Job, once started
+        self._mapping = None  # (Job, Run, then show on the graph) while the worker names a profile's original layers
         self.state.modelChanged.connect(self._plan_changed)
         self.state.conversionChanged.connect(self._plan_changed)
         self._fill_models()
@@ -154,6 +164,7 @@ class BenchmarkPage(WizardPage):
             self.plots.set_dimmed(run, bool(run.earlier))
             self.plots.relabel(run)
         self.compare.refresh()
+        self.ops.set_runs(self.runs)
 
     # -- running
     def on_enter(self) -> None:
@@ -220,6 +231,8 @@ class BenchmarkPage(WizardPage):
         self.start_button.setEnabled(False)
         self.stop_button.setEnabled(True)
         self.compare.added(run)
+        self.ops.set_runs(self.runs)
+        self.ops.show_run(run)
         self.timer.start()
 
     def stop(self) -> None:
@@ -263,6 +276,67 @@ class BenchmarkPage(WizardPage):
             kept = f" The {run.n} inferences measured before it stopped are kept." if run.n and not said else ""
             self.banner.show_message(run.reason + kept, "error", run.bench.error.details)
         self._save_for_report(run)
+        self.ops.set_runs(self.runs)
+        self.ops.show_run(run)
+        if profile_of(run) is not None:
+            self.tabs.setCurrentWidget(self.ops)  # what the person asked for: which ops take the time
+            self._map_profile(run)
+
+    # -- the time per op
+    def _map_profile(self, run: Run, then_show: bool = False) -> bool:
+        """Name the original model's layers of each op, in the worker (the file's conversion must be the
+        current one: its cut of this model is what the names are looked up in). False when it cannot start."""
+        profile = profile_of(run)
+        if (profile is None or not profile.available or not profile.ops or run.earlier or not run.sha256
+                or self._mapping is not None or self.jobs.busy):
+            return False
+        job = self.jobs.start(MAP_PROFILE, profile, self.state.source, self.state.load_options, self.state.selection,
+                              run.bench.request.model)
+        self._mapping = (job, run, then_show)
+        job.done.connect(self._mapped)
+        job.failed.connect(self._map_failed)
+        return True
+
+    def _mapped(self, profile) -> None:
+        job, run, then_show = self._mapping
+        self._mapping = None
+        if run not in self.runs or run.result is None:
+            return
+        run.result = replace(run.result, profile=profile)
+        self._save_for_report(run)  # the report names the original layers too
+        self.ops.refresh()
+        if then_show:
+            self._to_graph(run)
+
+    def _map_failed(self, error) -> None:
+        job, run, then_show = self._mapping
+        self._mapping = None
+        if then_show and run in self.runs:  # the converted model's op names still colour nothing; say why
+            self.banner.show_message("The ops could not be matched to the original model's layers: "
+                                     f"{plain(getattr(error, 'message', str(error)))}", "warning")
+
+    def show_on_graph(self, run: Run) -> None:
+        """The run's time per op as a heat map on the Nodes step's graph."""
+        profile = profile_of(run)
+        if profile is None or not profile.ops:
+            return
+        if run.earlier or not run.sha256:
+            why = (f"it measured a file of {run.earlier}" if run.earlier else "its file was picked by hand, not converted here")
+            self.banner.show_message(f"Run #{run.number} cannot be shown on the graph: {why}. Benchmark a file of "
+                                     "the current conversion with “Profile each op” ticked.", "warning")
+            return
+        if any(o.source_nodes for o in profile.ops):
+            self._to_graph(run)
+        elif self._mapping is not None:
+            self._mapping = (*self._mapping[:2], True)  # already naming them: show when done
+        elif not self._map_profile(run, then_show=True):
+            self.banner.show_message("Wait for the step under way to finish, then try again.", "warning")
+
+    def _to_graph(self, run: Run) -> None:
+        self.state.set_profile(run.label, profile_of(run), run.sha256)
+        window = self.window()
+        if hasattr(window, "go"):
+            window.go(STEPS.index("Nodes"))
 
     def remove_run(self, run: Run) -> None:
         """Take a finished, stopped or failed run off the plots, the table, the baseline list and the report."""
@@ -273,6 +347,7 @@ class BenchmarkPage(WizardPage):
         for path in run.saved:  # written by this page for the report: a removed run is not reported
             path.unlink(missing_ok=True)
         self.compare.removed(run)
+        self.ops.set_runs(self.runs)
         last = self.runs[-1] if self.runs else None
         self.plots.show_histogram(last)
         self._show_stats(last)
@@ -282,6 +357,7 @@ class BenchmarkPage(WizardPage):
         if run is not None and self.active is None and run.result is not None:
             self._show_stats(run)
             self.plots.show_histogram(run)
+            self.ops.show_run(run)
 
     def _save_for_report(self, run: Run) -> None:
         """bench-<n>.json/.csv in the output folder, where the HTML report picks them up."""

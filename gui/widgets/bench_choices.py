@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Optional
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit, QPushButton, QSpinBox)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
+                               QLabel, QLineEdit, QPushButton, QSpinBox)
 
 from edgewizard.core.bench.fits import Fit, fits_file, not_compiled_note
 from edgewizard.core.bench.launch import Where
@@ -21,6 +21,9 @@ from edgewizard.core.devices import by_bench, devices
 PRECISIONS = ((None, "Device default"), ("f32", "float32 (exact)"), ("f16", "float16"), ("bf16", "bfloat16"))
 WHERE = (("here", "This computer"), ("python", "This computer, another Python"), ("ssh", "Another computer, over ssh"))
 NOT_FOR_FILE = " — not for this file"
+PROFILE_KEY = "bench/profile"  # settings: whether runs measure each op's time too
+PROFILE_NOTE = ("After the timing run, the model runs again with each op timed, to show which ops take the time. "
+                "The timing figures are not affected.")
 _SETUP = importlib.util.find_spec(".runtime_setup", __package__) is not None  # written by another part of the app
 
 
@@ -103,6 +106,15 @@ class BenchChoices(QGroupBox):
         self.data = QComboBox(self)
         self.data.addItem("Random inputs", "")
         form.addRow("Input data:", self.data)
+        self.profile = QCheckBox("Profile each &op", self)
+        self.profile.setToolTip(PROFILE_NOTE)
+        self.profile.setChecked(str(settings.value(PROFILE_KEY, "false")).lower() in ("true", "1"))
+        self.profile.toggled.connect(lambda on: settings.set_value(PROFILE_KEY, bool(on)))
+        form.addRow(self.profile)
+        self.profile_note = self._note()
+        self.profile_note.setText(PROFILE_NOTE)
+        self.profile_note.show()
+        form.addRow(self.profile_note)
         self.where_kind.currentIndexChanged.connect(self._where_changed)
         self.device.currentIndexChanged.connect(self._device_changed)
         self.model.currentIndexChanged.connect(self._model_changed)
@@ -331,4 +343,5 @@ class BenchChoices(QGroupBox):
         return BenchRequest(model=self.model.currentData() or "", device=self.device.currentData(),
                             count=self.count.value(), warmup=self.warmup.value(),
                             threads=self.threads.value() or None, data=self.data.currentData() or None,
-                            precision=self.precision.currentData() if openvino else None, where=self.where())
+                            precision=self.precision.currentData() if openvino else None, where=self.where(),
+                            profile=self.profile.isChecked())
