@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from typing import Optional
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
-from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QColor, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
                                QLineEdit, QMenu, QPushButton, QSplitter, QTabWidget, QTableView, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 from edgewizard.core.cut import cut_nodes
 from edgewizard.core.errors import UserError
-from edgewizard.core.graph import Graph, Node, TensorInfo
+from edgewizard.core.graph import Graph, TensorInfo
 from edgewizard.core.plan import Selection
 from edgewizard.core.shapes import (cut_inputs, default_shape, parse_static_shape, shape_problem, shape_text,
                                     static_shape, why_not_static)
@@ -24,79 +24,13 @@ from ..jobs_qt import INSPECT
 from ..state import converted_files
 from ..widgets.compact import NameList, compact_rows, fit_rows
 from ..widgets.layer_errors import HEAT_TITLE, LayerErrorsPanel
+from ..widgets.node_table import NodeTableModel, OpFilterProxy
+from ..widgets.side_by_side import TIME_ITEM, SideBySide, original_times, profiled_file, time_heat
 from .base import WizardPage, preview
 
 DYNAMIC = QColor("#fff3bf")
 INVALID = QColor("#ffd6d6")
 ASK = "in the Input shapes table, like {example}"  # where the GUI asks for a shape (core.shapes.static_shape)
-
-
-class NodeTableModel(QAbstractTableModel):
-    HEADERS = ("Name", "Op", "Output shape")
-
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.nodes: list[Node] = []
-        self.marks: dict[str, str] = {}  # node name -> "input" / "output"
-
-    def set_graph(self, graph: Optional[Graph]) -> None:
-        self.beginResetModel()
-        self.nodes = list(graph.nodes) if graph else []
-        self.marks = {}
-        self.endResetModel()
-
-    def set_marks(self, marks: dict[str, str]) -> None:
-        self.marks = marks
-        if self.nodes:
-            self.dataChanged.emit(self.index(0, 0), self.index(len(self.nodes) - 1, 2))
-
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.nodes)
-
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return 3
-
-    def headerData(self, section, orientation, role=Qt.DisplayRole):
-        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
-            return self.HEADERS[section]
-        return None
-
-    def data(self, index, role=Qt.DisplayRole):
-        node = self.nodes[index.row()]
-        mark = self.marks.get(node.name)
-        if role == Qt.DisplayRole:
-            if index.column() == 0:
-                return node.name + {"input": "   ← cut input", "output": "   → cut output"}.get(mark, "")
-            if index.column() == 1:
-                return node.op
-            return node.outputs[0].shape_text() if node.outputs else ""
-        if role == Qt.UserRole:
-            return node.name
-        if role == Qt.BackgroundRole and mark:
-            return QBrush(QColor("#dbeafe") if mark == "input" else QColor("#dcfce7"))
-        if role == Qt.ToolTipRole:
-            outs = ", ".join(f"{t.name} {t.shape_text()} {t.dtype}" for t in node.outputs)
-            return f"{node.name} ({node.op})\nwrites: {outs or '-'}"
-        return None
-
-
-class OpFilterProxy(QSortFilterProxyModel):
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.op = ""
-        self.setFilterCaseSensitivity(Qt.CaseInsensitive)
-        self.setFilterKeyColumn(-1)
-
-    def set_op(self, op: str) -> None:
-        self.beginFilterChange()
-        self.op = op
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-
-    def filterAcceptsRow(self, row, parent) -> bool:
-        if self.op:
-            if self.sourceModel().nodes[row].op != self.op:
-                return False
-        return super().filterAcceptsRow(row, parent)
 
 
 class NodesPage(WizardPage):
@@ -112,9 +46,20 @@ class NodesPage(WizardPage):
         self._rejected: dict[str, str] = {}  # input -> why the shape typed for it (still shown) was refused
         self.tensors: list[TensorInfo] = []  # the inputs in the shapes table, one a row
         self._syncing = False  # a selection coming from the graph is not sent back to it
-        split = QSplitter(Qt.Horizontal, self)
+        split = self.split = QSplitter(Qt.Horizontal, self)
         self.graph_view = GraphView(self)
-        split.addWidget(self.graph_view)
+        self.beside = SideBySide(self, self.graph_view)  # a converted model's graph beside the original's
+        graphs = QWidget(self)
+        gv = QVBoxLayout(graphs)
+        gv.setContentsMargins(0, 0, 0, 0)
+        top = QHBoxLayout()
+        gv.addLayout(top)
+        pair = self.graphs = QSplitter(Qt.Horizontal, graphs)
+        pair.addWidget(self.graph_view)
+        pair.addWidget(self.beside.view)
+        gv.addWidget(pair, 1)
+        gv.addWidget(self.beside.note)
+        split.addWidget(graphs)
         # The column beside the graph: the node table takes the height; the cut lists are one line each
         # while empty and the shapes table as tall as its rows, so 1366×768 still shows a dozen nodes.
         column = QWidget(self)
@@ -136,15 +81,17 @@ class NodesPage(WizardPage):
         colour_row = QHBoxLayout()
         colour_row.setContentsMargins(0, 0, 0, 0)
         self.colour_by = QComboBox(self)
-        self.colour_by.setAccessibleName("Colour the graph by where each node runs on")
-        colour_label = QLabel("&Colour by device:", self)
+        self.colour_by.setAccessibleName("Colour the graph by where each node runs, or by time per op")
+        self.colour_by.setSizeAdjustPolicy(QComboBox.AdjustToContents)
+        colour_label = QLabel("&Colour by:", self)
         colour_label.setBuddy(self.colour_by)
         colour_row.addWidget(colour_label)
-        colour_row.addWidget(self.colour_by, 1)
+        colour_row.addWidget(self.colour_by)
         self.colour_row = QWidget(self)
         self.colour_row.setLayout(colour_row)
-        self.colour_row.hide()  # until the Target step has checked a device
-        lv.addWidget(self.colour_row)
+        self.colour_row.hide()  # until the Target step has checked a device or a benchmark timed the ops
+        top.addWidget(self.colour_row)
+        top.addWidget(self.beside.bar, 1)
         self.model = NodeTableModel(self)
         self.proxy = OpFilterProxy(self)
         self.proxy.setSourceModel(self.model)
@@ -229,6 +176,8 @@ class NodesPage(WizardPage):
         self.state.selectionChanged.connect(self._show_selection)
         self.state.validationChanged.connect(self._validation_changed)
         self.colour_by.currentIndexChanged.connect(self._colour_by_device)
+        self.state.profileChanged.connect(lambda: self._validation_changed(prefer_time=True))
+        self.beside.toggled.connect(self._beside_toggled)
         self.state.layersChanged.connect(self._layers_changed)
         self.layer_errors.heatToggled.connect(self._show_heat)
         self.layer_errors.nodesSelected.connect(self.graph_view.select)
@@ -246,26 +195,37 @@ class NodesPage(WizardPage):
     # -- where each node runs (results of the Target step's check)
     _WHERE = {"device": "accelerator", "cpu": "cpu", "unsupported": "unsupported"}
 
-    def _validation_changed(self) -> None:
+    def _validation_changed(self, prefer_time: bool = False) -> None:
         reports = [r for r in self.state.validation if r.status == "checked"]
+        was = self.colour_by.currentData()
         self.colour_by.blockSignals(True)
         self.colour_by.clear()
         self.colour_by.addItem("No colours", None)
         for r in reports:
             self.colour_by.addItem(r.title, r.device)
-        # The accelerator is what people check for; colour by it at once.
+        timed = self._profile() is not None
+        if timed:
+            self.colour_by.addItem(TIME_ITEM, "time")
+        # The accelerator is what people check for; colour by it at once (a time profile just made: by time).
         preferred = next((i + 1 for i, r in enumerate(reports) if r.device in ("edgetpu", "myriad")), 1 if reports else 0)
+        if timed and (was == "time" or prefer_time):
+            preferred = self.colour_by.count() - 1
         if self.layer_errors.heat.isChecked():
             preferred = 0  # the heat map is what the graph shows
         self.colour_by.setCurrentIndex(preferred)
         self.colour_by.blockSignals(False)
-        self.colour_row.setVisible(bool(reports))
-        self._show_verdicts()
+        self.colour_row.setVisible(bool(reports) or timed)
+        self.refresh_colours()
+
+    def _profile(self):
+        """(run label, Profile) of the Benchmark step's per-op times while current and with times, else None."""
+        got = self.state.profile()
+        return got if got is not None and got[1].available and got[1].ops else None
 
     def _colour_by_device(self) -> None:
         if self.colour_by.currentData() is not None:
-            self.layer_errors.heat.setChecked(False)  # one colouring at a time: the device's now
-        self._show_verdicts()
+            self.layer_errors.heat.setChecked(False)  # one colouring at a time: the device's (or time's) now
+        self.refresh_colours()
 
     # -- the per-layer analysis (the Verify step's), in its tab and as the graph's heat map
     def _layers_changed(self) -> None:
@@ -278,7 +238,7 @@ class NodesPage(WizardPage):
         if self.state.layers() is not None and self.state.layers() is not getattr(self, "_layers_shown", None):
             self.side.setCurrentWidget(self.layer_errors)
         self._layers_shown = self.state.layers()
-        if self.state.layers() is None:
+        if self.state.layers() is None and self.colour_by.currentData() != "time":
             self.graph_view.clear_heat()
 
     def _show_heat(self, on: bool) -> None:
@@ -287,19 +247,50 @@ class NodesPage(WizardPage):
             if self.colour_by.currentIndex() > 0:
                 self.colour_by.setCurrentIndex(0)  # "No colours": the heat map is what the graph shows
             self.graph_view.heat(panel.heat_values(), HEAT_TITLE, panel.heat_scale())
-        else:
+        elif self.colour_by.currentData() != "time":
             self.graph_view.clear_heat()
 
-    def _show_verdicts(self) -> None:
+    def refresh_colours(self) -> None:
+        """Both graphs coloured as "Colour by" says: where each node runs, or the time per op (its heat map)."""
         device = self.colour_by.currentData()
-        report = next((r for r in self.state.validation if r.device == device), None)
-        if report is None:
-            self.graph_view.colour({})
-            self.graph_view.mark_partition(None)
+        profile = self._profile() if device == "time" else None
+        if profile is not None:
+            label, prof = profile
+            values, scale = time_heat(original_times(prof))
+            self.graph_view.heat(values, f"Time per op on {label}", scale)
+            if self.beside.on:
+                self.beside.time_heat(prof, label, profiled_file(self.state))
             return
-        self.graph_view.colour({name: self._WHERE[w] for name, w in report.source_verdicts.items() if w in self._WHERE})
-        point = report.partition_point
+        if device == "time":
+            self.graph_view.clear_heat()
+        report = next((r for r in self.state.validation if r.device == device), None)
+        colours = {} if report is None else {n: self._WHERE[w] for n, w in report.source_verdicts.items()
+                                             if w in self._WHERE}
+        self.graph_view.colour(colours)
+        point = report.partition_point if report is not None else None
         self.graph_view.mark_partition(point.source_node if point is not None else None)
+        if self.beside.on:
+            self.beside.colour(colours)
+
+    def _beside_toggled(self, on: bool) -> None:
+        # The original on the left, the converted file on the right; on a laptop's screen the node table
+        # makes room (drag the splitter's edge back for it).
+        self._conversion_changed()
+        if on and self.graph_view.shown != self.state.source and self.state.source:
+            self.graph_view.show_model(self.state.source)
+        if on:
+            self._sizes = self.split.sizes()
+            if self.width() < 1600:
+                self.split.setSizes([sum(self._sizes), 0])
+            self.graphs.setSizes([1, 1])
+        elif getattr(self, "_sizes", None):
+            self.split.setSizes(self._sizes)
+        self.refresh_colours()
+
+    def select_from_beside(self, names: list[str]) -> None:
+        """Original nodes a click in the converted graph came from: selected in the original graph and the table."""
+        self._graph_clicked(names[0])
+        self.graph_view.select(names)
 
     # -- model and selection in, selection out
     @property
@@ -327,7 +318,9 @@ class NodesPage(WizardPage):
     def _conversion_changed(self) -> None:
         # Named by their files only: "digits_cnn_int8.tflite" says what it is; a target's id would not.
         files = converted_files(self.state.manifest, self.state.request.output_dir)
-        self.graph_view.set_sources(self.state.source, [(f"Converted: {path.name}", str(path)) for path, _ in files])
+        self.beside.set_files([(path.name, str(path)) for path, _ in files])
+        shown = [] if self.beside.on else [(f"Converted: {path.name}", str(path)) for path, _ in files]
+        self.graph_view.set_sources(self.state.source, shown)  # side by side: the original on the left
 
     def _graph_drawn(self) -> None:
         # A TF2 SavedModel is drawn as its saved functions (StatefulPartitionedCall ...), whose names
@@ -364,6 +357,7 @@ class NodesPage(WizardPage):
     def _table_selection_changed(self, *_) -> None:
         if not self._syncing:
             self.graph_view.select(self.selected_nodes())
+            self.beside.original_selected(self.selected_nodes())
 
     def _find_in_graph(self) -> None:
         if self.proxy.rowCount():
