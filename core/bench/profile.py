@@ -67,3 +67,52 @@ def with_sources(profile: Profile, sources: dict[str, tuple[str, ...]]) -> Profi
     """`profile` with each op's source_nodes taken from `sources` (converted op name -> original nodes)."""
     ops = tuple(replace(o, source_nodes=tuple(sources.get(o.node, o.source_nodes))) for o in profile.ops)
     return replace(profile, ops=ops)
+
+
+def from_message(message: dict) -> Profile:
+    """The agent's 'profile' message (protocol 1, agent 1.2) as a Profile; ValueError on a bad row."""
+    rows = []
+    for row in message.get("ops") or []:
+        if not (isinstance(row, list) and len(row) == 5 and isinstance(row[2], (int, float)) and not isinstance(row[2], bool)
+                and row[2] >= 0 and all(isinstance(row[i], str) for i in (0, 1, 3, 4))):
+            raise ValueError(f"a per-op row that is not [node, op type, ms, precision, block]: {str(row)[:100]}")
+        rows.append(row)
+    latency = message.get("latency_ms")
+    latency = float(latency) if isinstance(latency, (int, float)) and not isinstance(latency, bool) else None
+    made = make_profile(message["source"], message["runs"], rows, latency_ms=latency, note=message.get("note") or "")
+    return replace(made, available=bool(message.get("available", True)) and bool(rows))
+
+
+def map_profile(profile: Profile, source: str, load_options, selection, model_file: str) -> Profile:
+    """`profile` with each op's source_nodes: the original model's nodes it comes from (runs in the worker;
+    TensorFlow and OpenVINO are imported lazily by core/graph_pairs). Ops nothing maps back keep none."""
+    from ..graph_pairs import node_pairs
+
+    if not profile.ops:
+        return profile
+    return with_sources(profile, node_pairs(source, load_options, selection, model_file))
+
+
+def json_rows(profile: Profile) -> list[dict]:
+    """The command line's --json rows: {node, op, ms, share, precision, source_node}."""
+    return [{"node": o.node, "op": o.op, "ms": round(o.ms, 6), "share": round(o.share, 6), "precision": o.precision,
+             "source_node": ";".join(o.source_nodes), "block": o.block} for o in profile.ops]
+
+
+def compare(a: Profile, b: Profile) -> list[tuple[str, Optional[float], Optional[float], Optional[float]]]:
+    """(op type, ms in a, ms in b, b / a) per op type of either, slowest in a first: two runs of the same
+    model compared (float vs int8, CPU vs GPU). By op type, since two runtimes name their ops differently."""
+    ta = {k: ms for k, ms, _, _ in a.by_type()}
+    tb = {k: ms for k, ms, _, _ in b.by_type()}
+    keys = sorted(set(ta) | set(tb), key=lambda k: (-ta.get(k, 0.0), -tb.get(k, 0.0), k))
+    return [(k, ta.get(k), tb.get(k), (tb[k] / ta[k]) if ta.get(k) and k in tb else None) for k in keys]
+
+
+def summary(profile: Profile) -> str:
+    """One plain sentence: how much of the measured time the ops account for, or why there is no profile."""
+    if not profile.available:
+        return profile.note or "No per-op times were measured."
+    text = f"{len(profile.ops)} ops timed over {profile.runs} inferences ({profile.source}): {profile.total_ms:.3f} ms in total"
+    if profile.latency_ms:
+        text += f", against {profile.latency_ms:.3f} ms measured for the whole model"
+    return text + "."

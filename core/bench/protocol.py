@@ -18,6 +18,7 @@ FIELDS = {
     "warmup": {"ms": list},
     "batch": {"ms": list, "t": _NUMBER},
     "probe": {"devices": list, "runtimes": dict},
+    "profile": {"source": str, "runs": int, "ops": list, "available": bool, "note": str},  # agent 1.2
     "error": {"kind": str, "message": str},
     "end": {"reason": str, "count": int},
 }
@@ -48,7 +49,7 @@ def parse(raw: bytes) -> dict:
         )
     for field, expected in FIELDS[kind].items():
         value = message.get(field)
-        if not isinstance(value, expected) or isinstance(value, bool):
+        if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
             raise ProtocolError(f"The bench agent sent a '{kind}' message without a valid '{field}': {_show(raw)}.")
     if "ms" in FIELDS[kind]:
         ms = message["ms"]

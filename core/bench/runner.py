@@ -252,6 +252,7 @@ class BenchRun:
         self._agent: Optional[AgentProcess] = None
         self._lock = threading.Lock()
         self.plan_key = ""  # set by start(), when the model file is read
+        self.profile = None  # core.bench.profile.Profile, when the request asked for one and the agent sent it
 
     # ---- the API a CLI loop or a GUI timer uses
     def start(self) -> "BenchRun":
@@ -269,7 +270,8 @@ class BenchRun:
             data = Upload(path, path.name)
         self.plan_key = r.plan_key()
         line = request_line(r.where, "run", files, data, device=r.device, count=r.count, seconds=r.seconds,
-                            warmup=r.warmup, threads=r.threads, precision=r.precision)
+                            warmup=r.warmup, threads=r.threads, precision=r.precision,
+                            **({"profile": True} if r.profile else {}))  # an older agent ignores it
         self._agent = AgentProcess(r.where, line, files, data, r.agent_source)
         self._agent.start()
         threading.Thread(target=self._supervise, name="edgewizard-bench", daemon=True).start()
@@ -311,7 +313,8 @@ class BenchRun:
             model=Path(r.model).name, host=r.where.label, status=self.state if self.done else "running",
             error=self.error.message if self.error else None, device_name=str(ready.get("device_name", "")),
             notes=tuple(str(n) for n in ready.get("notes") or ()), precision=ready.get("precision"),
-            default_precision=ready.get("default_precision"), precision_requested=r.precision, plan_key=self.plan_key)
+            default_precision=ready.get("default_precision"), precision_requested=r.precision, plan_key=self.plan_key,
+            profile=self.profile)
 
     # ---- the supervisor thread
     def _supervise(self) -> None:
@@ -328,8 +331,9 @@ class BenchRun:
                             break  # asked to stop and did not: killed below; the samples stay
                         continue
                     measuring = self.state in ("warmup", "running") and self.first_ms is not None
-                    # Its hello comes as soon as Python runs there: only loading a model may take long.
-                    limit = r.idle_timeout_s if measuring or not started else r.load_timeout_s
+                    # Its hello comes as soon as Python runs there: only loading a model may take long,
+                    # and so may the per-op profile, measured silently after the last batch.
+                    limit = r.idle_timeout_s if (measuring and not self._profiling()) or not started else r.load_timeout_s
                     if now - last < limit:
                         continue
                     doing = "measuring" if measuring else "loading the model" if started else "starting"
@@ -366,6 +370,12 @@ class BenchRun:
                 self.state = "finished"
             self._done.set()
 
+    def _profiling(self) -> bool:
+        """Whether the latency run is over and the agent is measuring the per-op profile."""
+        r = self.request
+        return r.profile and self.profile is None and (
+            (r.count is not None and len(self.samples) >= r.count) or (r.seconds is not None and self.elapsed_s >= r.seconds))
+
     def _handle(self, message: dict) -> bool:
         kind = message["type"]
         if kind == "ready":
@@ -379,6 +389,13 @@ class BenchRun:
                 self.samples.extend(message["ms"])
                 self.elapsed_s = float(message["t"])
                 self.state = "running"
+        elif kind == "profile":
+            from .profile import from_message
+
+            try:
+                self.profile = from_message(message)
+            except ValueError as exc:
+                raise protocol.ProtocolError(f"The bench agent sent a per-op profile EdgeWizard cannot read: {exc}.") from None
         elif kind == "error":
             self.error = protocol.error_from(message)
         elif kind == "end":

@@ -11,6 +11,10 @@ probe {...}, error {kind: user|missing|device|internal, message, details}; alway
 Since agent 1.1 the request may carry "precision" (null = the device's default, or f32/f16/bf16, OpenVINO
 only) and ready says which precision the device really used ("precision") and what its default is
 ("default_precision"); an older host leaves them out and an older agent does not send them.
+Since agent 1.2 the request may carry "profile": true; then, after the last batch and before end, the
+agent measures each op's time in a phase of its own and sends profile {source, runs, ops: [[node, op type,
+ms per inference, precision, block], ...], latency_ms (mean wall time of the profiled inferences),
+available, note}. An older host leaves "profile" out, and an older agent never sends the message.
 This file is assembled from edgewizard/core/bench/agent_parts/ (assemble.py); write it out with
 `python -m edgewizard.core.bench.agent_parts > agent.py`, then run it by hand:
 python3 agent.py MODEL --device tflite:CPU -n 100   (or --probe)."""
@@ -18,7 +22,7 @@ import platform
 import sys
 
 PROTOCOL = 1
-AGENT_VERSION = "1.1"
+AGENT_VERSION = "1.2"
 EXIT_CODES = {"user": 2, "missing": 3}
 # OpenVINO's INFERENCE_PRECISION_HINT values a person may ask for. Without one the device picks its own
 # default, which on CPUs with AMX / AVX512-BF16 is bf16 even for an FP32 model.

@@ -12,10 +12,11 @@ import threading
 import time
 import traceback
 
-from .base import AGENT_VERSION, EXIT_CODES, PRECISIONS, PROTOCOL, AgentError, describe, need_numpy
+from .base import AGENT_VERSION, EXIT_CODES, PRECISIONS, PROTOCOL, AgentError, _first_line, describe, need_numpy
 from .feeds import input_feeds
 from .measure import Counter, measure
 from .probe import probe
+from .profiling import profile_session, unavailable
 from .sessions import RUNTIMES
 from .usb import parse_device
 
@@ -81,7 +82,14 @@ def run(request, paths, data, out, stop, counter):
              device_name=session.device_name, load_ms=round((time.perf_counter() - started) * 1000.0, 3),
              threads=request.get("threads"), inputs=session.inputs, outputs=session.outputs, notes=session.notes,
              precision=getattr(session, "precision", None), default_precision=getattr(session, "default_precision", None))
-    return measure(session, feeds, request, out, stop, counter)
+    reason = measure(session, feeds, request, out, stop, counter)
+    if request.get("profile") and reason == "done":
+        try:
+            fields = profile_session(session, request, stop)
+        except Exception as exc:  # the latencies stand; only the per-op times are lost
+            fields = unavailable("", "Measuring per-op times failed: %s." % _first_line(exc).rstrip("."))
+        out.send("profile", **fields)
+    return "stopped" if stop.is_set() else reason
 
 
 def watch_stdin(stdin, stop):
@@ -104,11 +112,12 @@ def request_from_argv(argv):
     p.add_argument("--threads", type=int)
     p.add_argument("--precision", choices=PRECISIONS)
     p.add_argument("--data")
+    p.add_argument("--profile", action="store_true", help="after the latency run, measure each op's time")
     p.add_argument("--probe", action="store_true")
     a = p.parse_args(argv)
     files = [{"name": os.path.basename(a.model), "path": os.path.abspath(a.model)}] if a.model else []
     return {"protocol": PROTOCOL, "action": "probe" if a.probe else "run", "device": a.device, "count": a.count,
-            "seconds": a.seconds, "warmup": a.warmup, "threads": a.threads, "precision": a.precision, "files": files,
+            "seconds": a.seconds, "warmup": a.warmup, "threads": a.threads, "precision": a.precision, "profile": a.profile, "files": files,
             "data": {"name": a.data, "path": os.path.abspath(a.data)} if a.data else None}
 
 

@@ -58,6 +58,7 @@ class TFLiteSession(object):
                         for d in self.interpreter.get_output_details()]
         self.device_name = title("edgetpu") if edgetpu_option is not None else cpu_name()
         self.run = self.interpreter.invoke
+        self.kind, self.path, self.threads = ("edgetpu" if edgetpu_option is not None else "tflite"), path, threads
 
     def set_input(self, index, array):
         self.interpreter.set_tensor(self._details[index]["index"], array)
@@ -105,6 +106,7 @@ class OpenVINOSession(object):
         if device == "MYRIAD":
             self.precision = self.default_precision = "f16"
         self.request = compiled.create_infer_request()
+        self.kind, self.profile_args = "openvino", (core, model, device, config)  # the profile compiles it again
         self.inputs = [self._port(i, p, self.request.get_input_tensor(i)) for i, p in enumerate(compiled.inputs)]
         self.outputs = [self._port(i, p, self.request.get_output_tensor(i)) for i, p in enumerate(compiled.outputs)]
         self.device_name = ov_name(core, device)
