@@ -61,14 +61,17 @@ def compare_rows(this, other, grouped: bool) -> list[tuple[str, str, Optional[fl
 
 
 class ShareBar(QStyledItemDelegate):
-    """A cell with a small bar as long as its share of the total, under its text."""
+    """A share cell: its figure on the right, and left of it a small bar as long as the share."""
 
     def paint(self, painter: QPainter, option, index) -> None:
-        share = index.data(SHARE)
-        if isinstance(share, float) and not option.state & QStyle.State_Selected:
-            r = option.rect.adjusted(2, 3, -2, -3)
-            painter.fillRect(QRect(r.left(), r.top(), max(1, int(r.width() * min(share, 1.0))), r.height()), BAR)
         super().paint(painter, option, index)
+        share = index.data(SHARE)
+        if isinstance(share, float):
+            room = option.fontMetrics.horizontalAdvance("100.0%") + 10
+            r = option.rect.adjusted(4, 4, -room, -4)
+            if r.width() > 4:
+                painter.fillRect(QRect(r.left(), r.top(), max(1, round(r.width() * min(share, 1.0))), r.height()),
+                                 option.palette.highlightedText() if option.state & QStyle.State_Selected else BAR)
 
 
 class OpProfileView(QWidget):
@@ -84,22 +87,26 @@ class OpProfileView(QWidget):
         v.setContentsMargins(4, 4, 4, 0)
         top = QHBoxLayout()
         self.title = QLabel(self)
+        self.title.setWordWrap(True)  # a long file name wraps rather than widen the window
         self.title.setTextInteractionFlags(Qt.TextSelectableByMouse)
         top.addWidget(self.title, 1)
+        controls = QHBoxLayout()
         self.grouped = QCheckBox("&Group by op type", self)
         self.grouped.setToolTip("One row per kind of op (all convolutions together, and so on), with their time summed")
-        top.addWidget(self.grouped)
-        top.addWidget(QLabel("Compare with:", self))
+        controls.addWidget(self.grouped)
+        controls.addSpacing(12)
+        controls.addWidget(QLabel("Compare with:", self))
         self.compare = QComboBox(self)
         self.compare.setAccessibleName("Compare the time per op with run")
         self.compare.setToolTip("Another profiled run: each op's time in both, side by side")
         self.compare.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.compare.setMinimumContentsLength(14)
-        top.addWidget(self.compare)
+        controls.addWidget(self.compare, 1)
         self.graph = QPushButton("Show on the &graph", self)
         self.graph.setToolTip("Colour the model's graph in the Nodes step by the time each layer takes")
         top.addWidget(self.graph)
         v.addLayout(top)
+        v.addLayout(controls)
         self.note = QLabel(self)
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color:#555;")
@@ -110,9 +117,10 @@ class OpProfileView(QWidget):
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectRows)
         self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.ElideMiddle)  # a long layer name keeps its start and its end
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         self.table.setAccessibleName("Time per op")
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Interactive)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setStretchLastSection(False)
         self.table.setItemDelegate(ShareBar(self.table))
         v.addWidget(self.table, 1)
         self.grouped.toggled.connect(self.refresh)
@@ -158,10 +166,10 @@ class OpProfileView(QWidget):
         self.graph.setEnabled(bool(profile and profile.available and profile.ops))
         self.grouped.setEnabled(bool(profile and profile.ops))
         if run is None:
-            self.title.setText("<b>Time per op</b>")
+            self.title.setText("<b>No run yet</b>")
             self._message(NOTHING_YET)
             return
-        self.title.setText(f"<b>Time per op</b> — {run.label}")
+        self.title.setText(f"<b>Run {run.label}</b>")
         if profile is None:
             busy = run.bench.request.profile and not run.bench.done
             self._message(f"Run #{run.number} is running; each op is timed once its timing run ends." if busy
@@ -218,10 +226,15 @@ class OpProfileView(QWidget):
                 item.setToolTip(tip)
             self.table.setItem(row, c, item)
 
-    def _fit(self) -> None:
-        self.table.resizeColumnsToContents()
-        first = self.table.columnWidth(0)
-        self.table.setColumnWidth(0, min(first, max(160, self.table.viewport().width() // 3)))
+    def _fit(self, share_col: int = -1) -> None:
+        """The first column (the names) takes the width left; the figures as wide as they need; the share
+        column room for its bar."""
+        header = self.table.horizontalHeader()
+        for c in range(self.table.columnCount()):
+            header.setSectionResizeMode(c, QHeaderView.Stretch if c == 0 else QHeaderView.ResizeToContents)
+        if share_col >= 0:
+            header.setSectionResizeMode(share_col, QHeaderView.Fixed)
+            self.table.setColumnWidth(share_col, self.fontMetrics().horizontalAdvance("100.0%") + 110)
 
     def _fill_ops(self, profile) -> None:
         unit = unit_for(max((o.ms for o in profile.ops), default=None))[0]
@@ -239,7 +252,7 @@ class OpProfileView(QWidget):
             self.table.item(r, 4).setTextAlignment(Qt.AlignLeft | Qt.AlignVCenter)
             if blocks:
                 self.table.item(r, 5).setTextAlignment(Qt.AlignLeft | Qt.AlignVCenter)
-        self._fit()
+        self._fit(share_col=3)
 
     def _fill_grouped(self, profile) -> None:
         rows = profile.by_type()
@@ -248,7 +261,7 @@ class OpProfileView(QWidget):
         self.table.setRowCount(len(rows))
         for r, (op, ms, share, count) in enumerate(rows):
             self._put(r, [op, count, in_unit(ms, unit), f"{100 * share:.1f}%"], share_col=3, share=share, right_from=1)
-        self._fit()
+        self._fit(share_col=3)
 
     def _fill_compared(self, run, profile, other, theirs) -> None:
         grouped = self.grouped.isChecked()
