@@ -43,8 +43,9 @@ def add_parser(sub) -> None:
         "--device into a temporary folder (" + _sample_targets() + "; edgetpu needs "
         "edgetpu_compiler), which takes a few seconds. --json prints: device, runtime, count, first_ms, mean_ms, "
         "median_ms, p90_ms, p99_ms, min_ms, max_ms, throughput_fps, stdev_ms, elapsed_s, warmup_count, load_ms, "
-        "threads, model, host, status, error, device_name, notes, precision, default_precision, precision_requested. "
-        "Exit code 3 when the device or its runtime is missing.",
+        "threads, model, host, status, error, device_name, notes, precision, default_precision, precision_requested "
+        "and, with --profile, profile: [{node, op, ms, share, precision, source_node, block}] and profile_info "
+        "(source, runs, total_ms, latency_ms, available, note). Exit code 3 when the device or its runtime is missing.",
     )
     p.add_argument("model", nargs="?", help="converted model file (default: the bundled sample, converted for --device)")
     p.add_argument("--device", "-d", metavar="D", help=", ".join(bench_kinds()) + ", edgetpu:usb:N or edgetpu:pci:N "
@@ -65,6 +66,9 @@ def add_parser(sub) -> None:
     p.add_argument("--data", metavar="FILE", help=".npy/.npz of input samples, cycled (default: random inputs)")
     p.add_argument("--csv", metavar="FILE", help="write every latency (index, phase, latency_ms) to FILE")
     p.add_argument("--timeout", type=float, default=60.0, metavar="S", help="stop a run that sends nothing for S seconds as hung (default 60)")
+    p.add_argument("--profile", action="store_true", help="after the latency run, measure each op's time (OpenVINO's "
+                   "performance counters, LiteRT's op profiling) and print the ops by time; the latency figures are "
+                   "measured before, without it")
     p.add_argument("--probe", action="store_true", help="only list the runtimes and devices where the benchmark would run")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--debug", action="store_true", help="show details on errors")
@@ -119,7 +123,7 @@ def _run(args) -> int:
             model = convert_sample(runs.default_target, tmp, quiet=args.json)
         seconds = args.seconds if args.seconds is not None else (None if args.count else DEFAULT_SECONDS)
         request = BenchRequest(str(model), device, count=args.count, seconds=seconds, warmup=args.warmup, threads=args.threads, precision=precision, data=args.data, where=where,
-                               idle_timeout_s=args.timeout)
+                               idle_timeout_s=args.timeout, profile=bool(getattr(args, "profile", False)))
         return measure(request, args)
     finally:
         if tmp is not None:
@@ -147,9 +151,11 @@ def measure(request, args) -> int:
     if bench.error is not None and not result.count:
         raise bench.error  # nothing measured: the error alone says it (exit 3 for a missing device)
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        print(json.dumps(json_summary(result), indent=2, ensure_ascii=False))
     else:
         print(summary_text(result))
+        if request.profile:
+            print("\n" + profile_text(result.profile))
     if args.csv:  # after the summary, so a full disk does not cost the person the figures
         try:
             write_csv(Path(args.csv), bench.samples.snapshot(), bench.warmup.snapshot())
@@ -209,6 +215,51 @@ def summary_text(r) -> str:
         lines.insert(2, f"Precision:   {r.precision_label}")
     lines += [f"Note: {n}" for n in r.notes]
     return "\n".join(lines)
+
+
+def json_summary(r) -> dict:
+    """The --json output: the result's fields; with a profile, its ops as rows and its other fields apart."""
+    from ..bench.profile import json_rows
+
+    d = r.to_dict()
+    profile = d.pop("profile", None)
+    if r.profile is not None:
+        d["profile"] = json_rows(r.profile)
+        d["profile_info"] = {k: v for k, v in profile.items() if k != "ops"}
+    return d
+
+
+def profile_text(p, top: int = 20) -> str:
+    """The per-op table (the slowest `top` ops: node, op, ms, share, precision) and the time by op type."""
+    from ..bench.profile import summary
+
+    if p is None:
+        return "Per-op profile: none came back (the run stopped first, or the agent is older than this EdgeWizard)."
+    lines = [f"Per-op profile: {summary(p)}"]
+    if not p.available or not p.ops:
+        return lines[0]
+    if p.note:
+        lines.append(f"Note: {p.note}")
+    width = min(60, max(len(_node_label(o)) for o in p.ops[:top]))
+    kind = max(8, max(len(o.op) for o in p.ops[:top]))
+    lines.append(f"  {'node':<{width}}  {'op':<{kind}}  {'ms':>9}  {'share':>6}  precision")
+    for o in p.ops[:top]:
+        lines.append(f"  {_clip(_node_label(o), width):<{width}}  {o.op:<{kind}}  {o.ms:9.4f}  {o.share:6.1%}  {o.precision}")
+    if len(p.ops) > top:
+        rest = p.ops[top:]
+        lines.append(f"  … {len(rest)} more ops, {sum(o.ms for o in rest):.4f} ms together")
+    lines.append("By op type:")
+    for op, ms, share, count in p.by_type():
+        lines.append(f"  {op:<{kind}}  {ms:9.4f} ms  {share:6.1%}  ({count} op{'s' if count != 1 else ''})")
+    return "\n".join(lines)
+
+
+def _node_label(o) -> str:
+    return o.node + (f" (from {', '.join(o.source_nodes)})" if o.source_nodes else "")
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else "…" + text[-(width - 1):]
 
 
 def _show(text: str) -> None:
