@@ -395,4 +395,7 @@ def _benchmarks(runs: list[dict]) -> str:
         out.append(figure(svg.latency_ranges(ranges, "Latency per run"), "Latency per inference, per run (ms)."))
     if series:
         out.append(figure(svg.traces(series, "Latency per inference"), "Each inference's latency in the order they ran."))
+    from .profile_part import profiles_part
+
+    out.append(profiles_part(runs, _run_name))
     return "".join(out) + "</section>"
