@@ -57,6 +57,8 @@ class NodesPage(WizardPage):
         pair = self.graphs = QSplitter(Qt.Horizontal, graphs)
         pair.addWidget(self.graph_view)
         pair.addWidget(self.beside.view)
+        pair.setStretchFactor(0, 1)
+        pair.setStretchFactor(1, 1)
         gv.addWidget(pair, 1)
         gv.addWidget(self.beside.note)
         split.addWidget(graphs)
@@ -178,6 +180,7 @@ class NodesPage(WizardPage):
         self.colour_by.currentIndexChanged.connect(self._colour_by_device)
         self.state.profileChanged.connect(lambda: self._validation_changed(prefer_time=True))
         self.beside.toggled.connect(self._beside_toggled)
+        self.beside.table_button.toggled.connect(self._show_table)
         self.state.layersChanged.connect(self._layers_changed)
         self.layer_errors.heatToggled.connect(self._show_heat)
         self.layer_errors.nodesSelected.connect(self.graph_view.select)
@@ -261,8 +264,8 @@ class NodesPage(WizardPage):
             if self.beside.on:
                 self.beside.time_heat(prof, label, profiled_file(self.state))
             return
-        if device == "time":
-            self.graph_view.clear_heat()
+        if not self.layer_errors.heat.isChecked():
+            self.graph_view.clear_heat()  # the time heat map, if it was shown
         report = next((r for r in self.state.validation if r.device == device), None)
         colours = {} if report is None else {n: self._WHERE[w] for n, w in report.source_verdicts.items()
                                              if w in self._WHERE}
@@ -278,14 +281,16 @@ class NodesPage(WizardPage):
         self._conversion_changed()
         if on and self.graph_view.shown != self.state.source and self.state.source:
             self.graph_view.show_model(self.state.source)
-        if on:
-            self._sizes = self.split.sizes()
-            if self.width() < 1600:
-                self.split.setSizes([sum(self._sizes), 0])
-            self.graphs.setSizes([1, 1])
-        elif getattr(self, "_sizes", None):
-            self.split.setSizes(self._sizes)
+        self.beside.table_button.setChecked(not on or self.width() >= 1600)
+        self._show_table(self.beside.table_button.isChecked())
         self.refresh_colours()
+
+    def _show_table(self, on: bool) -> None:
+        self.side.setVisible(on)
+        if on:
+            self.split.setSizes([max(self.split.width() - 400, 200), 400])
+        if self.beside.on:
+            self.graphs.setSizes([10000, 10000])  # the two graphs share the width
 
     def select_from_beside(self, names: list[str]) -> None:
         """Original nodes a click in the converted graph came from: selected in the original graph and the table."""

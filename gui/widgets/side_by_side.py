@@ -8,13 +8,18 @@ from pathlib import Path
 from typing import Optional
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWidget
 
 from ..graph_view import GraphView
 
 PAIRS = "edgewizard.core.graph_pairs:node_pairs"
 TIME_ITEM = "Time per op (from the Benchmark step)"
 _RANK = {"unsupported": 3, "cpu": 2, "accelerator": 1}
+
+
+def short(name: str, most: int = 48) -> str:
+    """A converted op's name (TFLite joins the names of the ops it fused: hundreds of characters) cut in the middle."""
+    return name if len(name) <= most else f"{name[:most // 2 - 1]}…{name[-(most // 2 - 1):]}"
 
 
 def ms_text(ms: float) -> str:
@@ -81,14 +86,22 @@ class SideBySide(QObject):
         self.files = QComboBox(self.bar)
         self.files.setAccessibleName("Converted model shown beside the original")
         self.files.setSizeAdjustPolicy(QComboBox.AdjustToContents)
+        self.table_button = QToolButton(self.bar)  # the node table beside the two graphs, or not
+        self.table_button.setText("Node &table")
+        self.table_button.setCheckable(True)
+        self.table_button.setChecked(True)  # shown, as with one graph
+        self.table_button.setToolTip("Show the node table and the cut beside the two graphs")
+        self.table_button.hide()
         row.addWidget(self.toggle)
         row.addWidget(self.files)
         row.addStretch(1)
+        row.addWidget(self.table_button)
         self.bar.hide()  # until something was converted
         self.view = GraphView(page)
         self.view.hide()
         self.note = QLabel(page)  # one line under the graphs: what a click found, or why nothing
         self.note.setStyleSheet("color:#555;")
+        self.note.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # a long op name never widens the window
         self.note.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.note.hide()
         self.toggle.toggled.connect(self._toggled)
@@ -98,7 +111,7 @@ class SideBySide(QObject):
         self.view.markRequested.connect(lambda *_: page.banner.show_message(
             "Choose cut points on the original model (the graph on the left).", "info"))
         self.view.failed.connect(lambda m: page.banner.show_message(m, "info"))
-        self.view.drawn.connect(self.page.refresh_colours)
+        self.view.drawn.connect(self._drawn)
         page.jobs.busyChanged.connect(self._worker_free)
 
     # -- what can be shown
@@ -132,6 +145,7 @@ class SideBySide(QObject):
 
     def _toggled(self, on: bool) -> None:
         self.view.setVisible(self.on)
+        self.table_button.setVisible(self.on)
         self.files.setEnabled(on)
         if not on:
             self.note.hide()
@@ -147,6 +161,12 @@ class SideBySide(QObject):
             self.view.show_model(path)
         self.note.hide()
         self._ask_pairs()
+        self.page.refresh_colours()
+
+    def _drawn(self) -> None:
+        # A TFLite op has no name of its own (Netron would label it 0, 1, 2 ...): its op type says more.
+        if (self.path or "").endswith(".tflite") and self.view.names_button.isChecked():
+            self.view.names_button.click()
         self.page.refresh_colours()
 
     # -- the pairs, once per file, in the worker
@@ -188,6 +208,7 @@ class SideBySide(QObject):
         self.page.refresh_colours()
 
     def _say(self, text: str) -> None:
+        self.note.setToolTip(text)
         self.note.setText(text)
         self.note.setVisible(self.on)
 
@@ -198,10 +219,10 @@ class SideBySide(QObject):
             return
         found = list(pairs.get(name, ()))
         if not found:
-            self._say(f"{name} has no counterpart in the original model.")
+            self._say(f"{short(name)} has no counterpart in the original model.")
             self.original.select([])
             return
-        self._say(f"{name} comes from {', '.join(found)} in the original model.")
+        self._say(f"{short(name)} comes from {', '.join(found)} in the original model.")
         self.page.select_from_beside(found)
 
     def _original_clicked(self, name: str) -> None:

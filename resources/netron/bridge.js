@@ -93,7 +93,9 @@
         }
         const outputs = Array.isArray(value.outputs) ? value.outputs : [];
         const first = outputs.length > 0 && Array.isArray(outputs[0].value) ? outputs[0].value[0] : null;
-        return first && typeof first.name === 'string' && first.name ? first.name : null;
+        // Netron names a TFLite tensor "<name>\n<index>" (unique even where names repeat): the name is ours.
+        const tensor = first && typeof first.name === 'string' ? first.name.replace(/\n\d+$/, '') : '';
+        return tensor || null;
     };
 
     const index = (graph) => {
@@ -474,12 +476,24 @@
         names() {
             return Array.from(byName.keys());
         },
+        // Where node `name` is drawn once scrolled into view: its centre in the page's pixels as JSON, or ''
+        // (tests click there; a TFLite op has no name of its own, so its element has no id to find it by).
+        centre(name) {
+            if (!byName.has(name)) {
+                return '';
+            }
+            const element = byName.get(name).element;
+            element.scrollIntoView({ block: 'center', inline: 'center' });
+            const r = (element.querySelector('.node-item') || element).getBoundingClientRect();
+            return JSON.stringify([r.x + r.width / 2, r.y + r.height / 2]);
+        },
         // What the page shows, for tests and the benchmark.
         probe() {
             const graph = target();
             const count = (name) => document.getElementsByClassName(name).length;
             const marked = (name) => Array.from(byName).filter(([, label]) => label.element.classList.contains(name)).map(([n]) => n);
-            const selected = graph ? Array.from(graph.selection).map((e) => byElement.get(e) || (e.value && e.value.name)).filter(Boolean) : [];
+            const byLabel = new Map(Array.from(byName).map(([n, label]) => [label, n]));
+            const selected = graph ? Array.from(graph.selection).map((e) => byLabel.get(e) || byElement.get(e) || (e.value && nameOf(e.value))).filter(Boolean) : [];
             return JSON.stringify({
                 drawn: Boolean(graph),
                 nodes: byName.size,
