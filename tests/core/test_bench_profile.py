@@ -31,10 +31,10 @@ FUSED = re.compile(r"(\d+) of the model's (\d+) ops were fused")
 CNN = r"""
 import sys, keras
 from keras import layers
-m = keras.Sequential([keras.Input((128, 128, 3), name="image"),
-    layers.Conv2D(16, 3, padding="same", activation="relu", name="conv1"), layers.MaxPooling2D(name="pool1"),
-    layers.Conv2D(32, 3, padding="same", activation="relu", name="conv2"), layers.MaxPooling2D(name="pool2"),
-    layers.Conv2D(64, 3, padding="same", activation="relu", name="conv3"), layers.GlobalAveragePooling2D(name="gap"),
+m = keras.Sequential([keras.Input((160, 160, 3), name="image"),
+    layers.Conv2D(32, 3, padding="same", activation="relu", name="conv1"), layers.MaxPooling2D(name="pool1"),
+    layers.Conv2D(64, 3, padding="same", activation="relu", name="conv2"), layers.MaxPooling2D(name="pool2"),
+    layers.Conv2D(128, 3, padding="same", activation="relu", name="conv3"), layers.GlobalAveragePooling2D(name="gap"),
     layers.Dense(10, activation="softmax", name="probabilities")])
 m.save(sys.argv[1])
 """
@@ -51,7 +51,7 @@ def sample(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def cnn(tmp_path_factory):
-    """A small generated CNN, big enough (about a millisecond) that its ops' time is not lost in the call's own."""
+    """A small generated CNN, big enough (a few milliseconds) that its ops' time is not lost in the call's own."""
     out = tmp_path_factory.mktemp("cnn")
     subprocess.run([sys.executable, "-c", CNN, str(out / "cnn.keras")], check=True, stderr=subprocess.DEVNULL, timeout=600)
     convert(str(out / "cnn.keras"), LoadOptions(), Selection(), ["tflite-float", "openvino-fp32"], str(out))
@@ -107,7 +107,7 @@ def tflite_ops(path: Path) -> list[tuple[str, str]]:
 def test_openvino_profile_accounts_for_every_op_of_the_ir(sample, kind):
     xml = sample[f"{kind}.xml"]
     p = profiled(xml, "openvino:CPU").profile
-    assert p.available and p.source == "OpenVINO performance counters" and p.runs == 50
+    assert p.available and p.source == "OpenVINO performance counters" and 25 <= p.runs <= 50
     running = ir_ops(xml)
     timed = {o.node for o in p.ops}
     silent = running - timed

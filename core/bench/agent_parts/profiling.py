@@ -54,6 +54,19 @@ def _mean(values):
     return sum(values) / len(values) if values else None
 
 
+def steady(values):
+    """The indexes of the inferences the machine did not interrupt: a time over twice the median measures
+    another program that had the CPU, so it is left out (of the op times and the latency alike)."""
+    if not values:
+        return []
+    middle = sorted(values)[len(values) // 2]
+    return [i for i, v in enumerate(values) if v <= 2 * middle]
+
+
+def steady_mean(values):
+    return _mean([values[i] for i in steady(values)])
+
+
 # ---- OpenVINO: performance counters
 def openvino_profile(session, runs, warmup, stop):
     source = "OpenVINO performance counters"
@@ -74,25 +87,31 @@ def openvino_profile(session, runs, warmup, stop):
 
     for _ in range(warmup):
         run()
-    perf, wall, times, info = time.perf_counter, [], {}, {}
+    perf, wall, per_run, info = time.perf_counter, [], [], {}
     for _ in range(runs):
         if stop.is_set():
             break
         t0 = perf()
         run()
         wall.append((perf() - t0) * 1000.0)
+        times = {}
         for p in request.get_profiling_info():
             status = str(getattr(p.status, "name", p.status)).split(".")[-1]
             if status != "EXECUTED":  # NOT_RUN / OPTIMIZED_OUT: fused into another op, no time of its own
                 continue
             times[p.node_name] = times.get(p.node_name, 0.0) + p.real_time.total_seconds() * 1000.0
             info[p.node_name] = (p.node_type, precision_of(p.exec_type))
-    n = len(wall)
-    if not n:
+        per_run.append(times)
+    kept = steady(wall)
+    if not kept:
         return unavailable(source, "The profile was stopped before any inference was measured.")
-    ops = [[name, info[name][0], ms / n, info[name][1], ""] for name, ms in times.items()]
-    return {"source": source, "runs": n, "ops": ops, "latency_ms": _mean(wall), "available": True,
-            "note": fused_note(model, set(times))}
+    totals = {}
+    for i in kept:
+        for name, ms in per_run[i].items():
+            totals[name] = totals.get(name, 0.0) + ms
+    ops = [[name, info[name][0], ms / len(kept), info[name][1], ""] for name, ms in totals.items()]
+    return {"source": source, "runs": len(kept), "ops": ops, "latency_ms": _mean([wall[i] for i in kept]),
+            "available": True, "note": fused_note(model, set(totals))}
 
 
 def fused_note(model, executed):
@@ -268,41 +287,56 @@ def one_op_models(schema, data):
 
 
 def ops_alone_profile(session, runs, warmup, stop, schema):
+    """Each op in a model of its own, on the same runtime and threads. The rounds interleave them with
+    whole-model inferences (each op once, then the whole model once), so a machine busier for a while
+    weighs on the op times and on the latency alike."""
     np = __import__("numpy")
     module = sys.modules[type(session.interpreter).__module__]
     with open(session.path, "rb") as f:
         data = f.read()
-    wall = wall_times(session.run, runs, warmup, stop)
-    ops, failed = [], []
+    alone, failed = [], []
     kwargs = {"num_threads": session.threads} if session.threads else {}
     for node, kind, precision, content in one_op_models(schema, data):
-        if stop.is_set():
-            break
         try:
             interpreter = module.Interpreter(model_content=content, **kwargs)
             interpreter.allocate_tensors()
             for d in interpreter.get_input_details():
-                dtype = np.dtype(d["dtype"])
-                shape = [int(x) for x in d["shape"]]
-                if dtype.kind == "f":
-                    value = np.random.uniform(-1, 1, shape).astype(dtype)
-                elif dtype.kind in "iu":
-                    info = np.iinfo(dtype)
-                    value = np.random.randint(max(info.min, -128), min(info.max, 127) + 1, shape).astype(dtype)
-                else:
-                    value = np.zeros(shape, dtype)
-                interpreter.set_tensor(d["index"], value)
-            times = wall_times(interpreter.invoke, runs, warmup, stop)
+                interpreter.set_tensor(d["index"], _random(np, np.dtype(d["dtype"]), [int(x) for x in d["shape"]]))
+            interpreter.invoke()
         except Exception:  # an op that cannot run on its own (control flow, a custom op)
             failed.append(kind)
             continue
-        if times:
-            ops.append([node, kind, _mean(times), precision, ""])
+        alone.append((node, kind, precision, interpreter.invoke, []))
+    for _ in range(warmup):
+        session.run()
+        for entry in alone:
+            entry[3]()
+    perf, wall = time.perf_counter, []
+    for _ in range(runs):
+        if stop.is_set():
+            break
+        for entry in alone:
+            t0 = perf()
+            entry[3]()
+            entry[4].append((perf() - t0) * 1000.0)
+        t0 = perf()
+        session.run()
+        wall.append((perf() - t0) * 1000.0)
+    ops = [[node, kind, steady_mean(times), precision, ""] for node, kind, precision, _, times in alone if times]
     note = "This LiteRT has no op profiler, so each op was timed on its own with the same threads."
     if failed:
         note += " %d ops could not run on their own and have no time (%s)." % (len(failed), ", ".join(sorted(set(failed))))
-    return {"source": "LiteRT op profiling", "runs": len(wall), "ops": ops, "latency_ms": _mean(wall),
+    return {"source": "LiteRT op profiling", "runs": len(wall), "ops": ops, "latency_ms": steady_mean(wall),
             "available": bool(ops), "note": note}
+
+
+def _random(np, dtype, shape):
+    if dtype.kind == "f":
+        return np.random.uniform(-1, 1, shape).astype(dtype)
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return np.random.randint(max(info.min, -128), min(info.max, 127) + 1, shape).astype(dtype)
+    return np.zeros(shape, dtype)
 
 
 # ---- Edge TPU: its compiled subgraph is one op
