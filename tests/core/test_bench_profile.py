@@ -165,7 +165,7 @@ def test_map_profile_names_the_original_layers_and_heat_is_relative(sample):
 
 
 def test_without_a_profiler_the_litert_profile_says_so(sample):
-    from edgewizard.core.bench.agent_parts.profiling import litert_profile
+    from edgewizard.core.bench.agent_parts.litert_ops import litert_profile
     from edgewizard.core.bench.agent_parts.sessions import RUNTIMES
 
     session = RUNTIMES["tflite"](str(sample["float.tflite"]), "", 1)

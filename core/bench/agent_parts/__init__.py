@@ -11,10 +11,11 @@ probe     what this machine offers, per device ready or what to install
 sessions  a model opened on LiteRT / Edge TPU / OpenVINO, behind one small interface
 feeds     the input arrays: random, or the samples of a .npy/.npz
 measure   the timing loop and its batches of latencies
-profiling per-op time after the latency run: OpenVINO's counters, LiteRT's op profiling, the Edge TPU block
+litert_ops LiteRT's per-op time (its tool's op profiling, else each op timed alone) and timing helpers
+profiling per-op time after the latency run: OpenVINO's counters, LiteRT's (litert_ops), the Edge TPU block
 main      the wire: output stream, request, files, run or probe, end; the script's entry point"""
 
-PARTS = ("base", "table", "usb", "runtimes", "probe", "sessions", "feeds", "measure", "profiling", "main")
+PARTS = ("base", "table", "usb", "runtimes", "probe", "sessions", "feeds", "measure", "litert_ops", "profiling", "main")
 
 from .assemble import default_table  # noqa: E402 (after PARTS, which it reads)
 from .table import use_table  # noqa: E402
