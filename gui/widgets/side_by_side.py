@@ -261,6 +261,9 @@ class SideBySide(QObject):
         if other or not times or len(times) < len(profile.ops) / 2:
             self.view.colour({})
             self.view.clear_heat()
+            if other and profiled:
+                self._say(f"The time per op was measured on {sorted(n for n in profiled if not n.endswith('.bin'))[0]}; "
+                          "choose that file above to see it on this graph.")
             return False
         values, scale = time_heat(times)
         self.view.heat(values, f"Time per op on {label}", scale)

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from edgewizard.gui.state import converted_files
+
 from .test_quant_heatmap import choose_int8, int8_file
 from .test_stale_state import TIMEOUT, check_devices, convert, open_model
 
@@ -50,7 +52,8 @@ def wait_pairs(qtbot, nodes, path: Path) -> dict:
 def test_side_by_side_pairs_the_nodes_both_ways_and_colours_by_time(qtbot, window, tmp_path):
     w = window
     open_model(qtbot, w)
-    choose_int8(w, tmp_path / "out", edgetpu=False)
+    target = choose_int8(w, tmp_path / "out", edgetpu=False)
+    target.device_checks["openvino"].setChecked(True)  # an OpenVINO IR too, at its default precision
     check_devices(qtbot, w)
     nodes = w.page("Nodes")
     beside = nodes.beside
@@ -58,7 +61,8 @@ def test_side_by_side_pairs_the_nodes_both_ways_and_colours_by_time(qtbot, windo
     convert(qtbot, w)
     int8 = int8_file(w)
     assert w.go(1)
-    assert beside.bar.isVisibleTo(nodes) and beside.files.currentText() == int8.name
+    assert beside.bar.isVisibleTo(nodes) and beside.files.findText(int8.name) >= 0
+    beside.files.setCurrentIndex(beside.files.findText(int8.name))
     assert not beside.view.isVisibleTo(nodes)
     beside.toggle.setChecked(True)
     assert beside.view.isVisibleTo(nodes)
@@ -99,9 +103,19 @@ def test_side_by_side_pairs_the_nodes_both_ways_and_colours_by_time(qtbot, windo
     w.state.set_profile(LABEL, profile, "0" * 64)
     assert nodes.colour_by.findData("time") < 0
 
+    # The OpenVINO IR beside it: OpenVINO renames the convolutions, they are paired by their order.
+    xml = next(str(p) for p, _ in converted_files(w.state.manifest, w.state.output_folder) if p.suffix == ".xml")
+    beside.files.setCurrentIndex(beside.files.findData(xml))
+    beside.files.activated.emit(beside.files.currentIndex())
+    ir = wait_pairs(qtbot, nodes, Path(xml))
+    assert {"conv1", "conv2", "conv3", "dense", "probabilities"} <= {v[0] for v in ir.values()}
+    beside.view.nodeClicked.emit(next(k for k, v in ir.items() if v[0] == "conv3" and k.startswith("Convolution")))
+    assert nodes.graph_view._selected[0] == "conv3"
+    assert int8.name not in beside.pairs and str(int8) in beside.pairs  # each file paired once, kept
+
     # Off again: one graph, and the original's file choice comes back.
     beside.toggle.setChecked(False)
-    assert not beside.view.isVisibleTo(nodes) and nodes.graph_view.source.count() == 2
+    assert not beside.view.isVisibleTo(nodes) and nodes.graph_view.source.count() == 3
 
 
 # -- the real graphs (Qt WebEngine), in a child process under Xvfb ---------------------------------------------
@@ -142,6 +156,14 @@ def test_clicks_in_either_real_graph_select_the_counterparts(side_report):
     assert r["converted_after_click"] and all(r["paired"][n][0] == "conv3" for n in r["converted_after_click"])
     assert r["unmatched_note"] == "tfl.quantize has no counterpart in the original model."
     assert r["width"] <= 1366  # both graphs fit a laptop's screen
+
+
+def test_the_openvino_ir_is_paired_by_the_names_its_graph_shows(side_report):
+    r = side_report
+    assert r["ir_paired"] and set(r["ir_paired"]) <= set(r["ir_names"])
+    assert {"conv1", "conv2", "conv3", "dense", "probabilities"} <= {v[0] for v in r["ir_paired"].values()}
+    coloured = set(r["ir_colours"]["accelerator"]) | set(r["ir_colours"]["cpu"])
+    assert coloured and coloured <= set(r["ir_paired"])  # the device's colours carried over by the pairs
 
 
 def test_the_time_heat_map_colours_both_real_graphs_with_its_legend(side_report):
@@ -208,7 +230,7 @@ def _child(folder: Path, shots: str, out: dict) -> dict:
     try:
         w.open_model(str(sample_model_path()))
         d.wait(lambda: w.state.model is not None, 240, "the model to load")
-        choose_int8(w, folder / "out", edgetpu=True)
+        choose_int8(w, folder / "out", edgetpu=True).device_checks["openvino"].setChecked(True)
         w.page("Target").checks.check.click()
         d.wait(lambda: bool(w.state.validation) and not w.jobs.busy, 240, "the device check")
         assert w.go(3)
@@ -244,6 +266,19 @@ def _child(folder: Path, shots: str, out: dict) -> dict:
         d.settle()
         out["width"] = w.width()  # a long op name in the note does not widen the window
         shot("side_by_side_time")
+        # The OpenVINO IR beside the original: its nodes as the graph names them are the ones paired.
+        xml = next(str(p) for p, _ in converted_files(w.state.manifest, w.state.output_folder) if p.suffix == ".xml")
+        nodes.beside.files.setCurrentIndex(nodes.beside.files.findData(xml))
+        nodes.beside.files.activated.emit(nodes.beside.files.currentIndex())
+        d.wait(lambda: right.shown == xml and "drawn" in right.timings and right.names, 90, "the IR's graph")
+        d.wait(lambda: xml in nodes.beside.pairs, 120, "the IR's pairs")
+        out["ir_names"], out["ir_paired"] = list(right.names), {k: list(v) for k, v in nodes.beside.pairs[xml].items()}
+        nodes.colour_by.setCurrentIndex(nodes.colour_by.findData("openvino:CPU"))
+        conv = next(k for k, v in nodes.beside.pairs[xml].items() if v[0] == "conv2" and k.startswith("Convolution"))
+        click(right, conv)
+        d.wait(lambda: "conv2" in left._selected, 30, "the original to follow the click in the IR")
+        out["ir_colours"] = on(right).probe()
+        shot("side_by_side_openvino")
     finally:
         w.quit_without_asking()
         w.jobs.shutdown()
