@@ -312,7 +312,7 @@ class NodesPage(WizardPage):
             self.op_filter.addItem(op, op)
         self.op_filter.blockSignals(False)
         self.proxy.set_op("")
-        self.graph_view.set_sources(self.state.source, [])
+        self._conversion_changed()  # another model: none of its files converted yet, nothing beside it
         if graph is not None:
             # At once, even while another step is shown: WebEngine starts and Netron reads the file
             # in their own processes; only drawing waits until the step is visible.

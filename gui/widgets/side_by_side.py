@@ -4,6 +4,7 @@ file in the worker), so that selecting a node in one selects its counterparts in
 heat map of a benchmark's per-op profile, for either graph."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -52,6 +53,14 @@ def converted_times(profile, names) -> dict[str, float]:
     return out
 
 
+def _stamp(path: str) -> tuple:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return ()
+    return (st.st_size, st.st_mtime_ns)
+
+
 def profiled_file(state) -> Optional[set]:
     """The names of the current conversion's files that have the profiled file's content (an OpenVINO
     model's .xml or .bin), or None when that is not known."""
@@ -75,6 +84,7 @@ class SideBySide(QObject):
         self.page, self.original = page, original
         self.pairs: dict[str, dict[str, tuple[str, ...]]] = {}  # converted file -> its node -> original nodes
         self.back: dict[str, dict[str, tuple[str, ...]]] = {}  # converted file -> original node -> its nodes
+        self._stamps: dict[str, tuple] = {}  # converted file -> its size and time when paired
         self._job = None
         self._waiting = False
         self.bar = QWidget(page)
@@ -134,8 +144,8 @@ class SideBySide(QObject):
         self.files.setCurrentIndex(max(index, 0))
         self.files.blockSignals(False)
         paths = {p for _, p in files}
-        for old in [p for p in self.pairs if p not in paths]:
-            self.pairs.pop(old)
+        for old in [p for p in self.pairs if p not in paths or self._stamps.get(p) != _stamp(p)]:
+            self.pairs.pop(old)  # gone, or converted again since (another cut, other names)
             self.back.pop(old)
         self.bar.setVisible(bool(files))
         if not files and self.toggle.isChecked():
@@ -181,6 +191,7 @@ class SideBySide(QObject):
             return
         state = self.page.state
         self._say(f"Pairing the nodes of {Path(path).name} with the original model's…")
+        self._stamps[path] = _stamp(path)
         job = self._job = jobs.start(PAIRS, state.source, state.load_options, state.selection, path)
         job.done.connect(lambda pairs, p=path: self._got(p, pairs))
         job.failed.connect(lambda error: self._say(f"The nodes could not be paired: {error.message}"))
