@@ -151,7 +151,7 @@ def _text(value):
 
 
 def one_op_models(schema, data):
-    """(node, op type, precision, model bytes) per op of the main subgraph: each op alone in a model whose
+    """(node, op type, precision, model bytes, input tensors, output tensors) per op of the main subgraph: each op alone in a model whose
     inputs are its non-constant inputs and whose outputs are its outputs, with only its own buffers."""
     model = schema.ModelT.InitFromPackedBuf(data, 0)
     graph = model.subgraphs[0]
@@ -174,8 +174,9 @@ def one_op_models(schema, data):
         const = set(t for t in order if tensors[index[t]].buffer)
         sub = schema.SubGraphT()
         sub.tensors = tensors
-        sub.inputs = [index[t] for t in op.inputs if t >= 0 and t not in const and t not in op.outputs]
-        sub.outputs = [index[t] for t in op.outputs if t >= 0]
+        ins = list(dict.fromkeys(t for t in op.inputs if t >= 0 and t not in const and t not in op.outputs))
+        outs = [t for t in op.outputs if t >= 0]
+        sub.inputs, sub.outputs = [index[t] for t in ins], [index[t] for t in outs]
         alone = schema.OperatorT()
         for name, value in vars(op).items():
             setattr(alone, name, value)
@@ -190,57 +191,58 @@ def one_op_models(schema, data):
         builder.Finish(out.Pack(builder), b"TFL3")
         first = graph.tensors[op.outputs[0]] if len(op.outputs) else None
         node = _text(first.name) if first is not None else kind
-        yield node, kind.upper(), types.get(first.type, "") if first is not None else "", bytes(builder.Output())
+        yield node, kind.upper(), types.get(first.type, "") if first is not None else "", bytes(builder.Output()), ins, outs
 
 
 def ops_alone_profile(session, runs, warmup, stop, schema):
-    """Each op in a model of its own, on the same runtime and threads. The rounds interleave them with
-    whole-model inferences (each op once, then the whole model once), so a machine busier for a while
-    weighs on the op times and on the latency alike."""
-    np = __import__("numpy")
+    """The model run op by op, each op in a model of its own on the same runtime and threads, fed the
+    outputs the ops before it computed (copied in untimed, as its producer would just have written them);
+    each round is such a pass, then one whole-model inference, so a machine busier for a while weighs
+    on the op times and on the latency alike."""
     module = sys.modules[type(session.interpreter).__module__]
     with open(session.path, "rb") as f:
         data = f.read()
     alone, failed = [], []
     kwargs = {"num_threads": session.threads} if session.threads else {}
-    for node, kind, precision, content in one_op_models(schema, data):
+    for node, kind, precision, content, ins, outs in one_op_models(schema, data):
         try:
             interpreter = module.Interpreter(model_content=content, **kwargs)
             interpreter.allocate_tensors()
-            for d in interpreter.get_input_details():
-                interpreter.set_tensor(d["index"], _random(np, np.dtype(d["dtype"]), [int(x) for x in d["shape"]]))
-            interpreter.invoke()
+            feeds = [d["index"] for d in interpreter.get_input_details()]
+            takes = [d["index"] for d in interpreter.get_output_details()]
         except Exception:  # an op that cannot run on its own (control flow, a custom op)
             failed.append(kind)
             continue
-        alone.append((node, kind, precision, interpreter.invoke, []))
-    for _ in range(warmup):
-        session.run()
-        for entry in alone:
-            entry[3]()
+        alone.append((node, kind, precision, interpreter, list(zip(ins, feeds)), list(zip(outs, takes)), []))
+    values = dict((d["index"], session.interpreter.get_tensor(d["index"])) for d in session.interpreter.get_input_details())
     perf, wall = time.perf_counter, []
-    for _ in range(runs):
-        if stop.is_set():
-            break
-        for entry in alone:
+
+    def one_pass(timed):
+        for node, kind, precision, interpreter, feeds, takes, times in alone:
+            for original, index in feeds:
+                if original in values:
+                    interpreter.set_tensor(index, values[original])
             t0 = perf()
-            entry[3]()
-            entry[4].append((perf() - t0) * 1000.0)
-        t0 = perf()
-        session.run()
-        wall.append((perf() - t0) * 1000.0)
-    ops = [[node, kind, steady_mean(times), precision, ""] for node, kind, precision, _, times in alone if times]
-    note = "This LiteRT has no op profiler, so each op was timed on its own with the same threads."
+            interpreter.invoke()
+            if timed:
+                times.append((perf() - t0) * 1000.0)
+            for original, index in takes:
+                values[original] = interpreter.get_tensor(index)
+
+    try:
+        for k in range(warmup + runs):
+            if stop.is_set():
+                break
+            one_pass(k >= warmup)
+            t0 = perf()
+            session.run()
+            if k >= warmup:
+                wall.append((perf() - t0) * 1000.0)
+    except Exception as exc:
+        return unavailable("LiteRT op profiling", "Running the model op by op failed: %s." % str(exc).splitlines()[0][:200].rstrip("."))
+    ops = [[entry[0], entry[1], steady_mean(entry[6]), entry[2], ""] for entry in alone if entry[6]]
+    note = "This LiteRT has no op profiler, so the model was run op by op, each op timed on its own with the same threads."
     if failed:
         note += " %d ops could not run on their own and have no time (%s)." % (len(failed), ", ".join(sorted(set(failed))))
     return {"source": "LiteRT op profiling", "runs": len(wall), "ops": ops, "latency_ms": steady_mean(wall),
             "available": bool(ops), "note": note}
-
-
-def _random(np, dtype, shape):
-    if dtype.kind == "f":
-        return np.random.uniform(-1, 1, shape).astype(dtype)
-    if dtype.kind in "iu":
-        info = np.iinfo(dtype)
-        return np.random.randint(max(info.min, -128), min(info.max, 127) + 1, shape).astype(dtype)
-    return np.zeros(shape, dtype)
