@@ -269,7 +269,9 @@ class SideBySide(QObject):
         the names of the profiled model's files, where known); False if not."""
         times = converted_times(profile, self.view.names)
         other = profiled is not None and Path(self.path or "").name not in profiled
-        if other or not times or len(times) < len(profile.ops) / 2:
+        # Unknown file: shown only if most ops are nodes of this graph (OpenVINO's counters also list the
+        # plugin's own reorders, so a known file shows whatever matches).
+        if other or not times or (profiled is None and len(times) < len(profile.ops) / 2):
             self.view.colour({})
             self.view.clear_heat()
             if other and profiled:
