@@ -150,6 +150,8 @@ def measure(request, args) -> int:
     result = bench.result()
     if bench.error is not None and not result.count:
         raise bench.error  # nothing measured: the error alone says it (exit 3 for a missing device)
+    if request.profile and result.profile is not None and result.profile.ops:
+        result = _with_source_nodes(result, Path(request.model), quiet=args.json)
     if args.json:
         print(json.dumps(json_summary(result), indent=2, ensure_ascii=False))
     else:
@@ -167,6 +169,31 @@ def measure(request, args) -> int:
     if bench.error is not None:
         raise bench.error
     return 130 if interrupted else 0
+
+
+def _with_source_nodes(result, model: Path, quiet: bool):
+    """The profile's ops named after the original model's layers, when the manifest.json beside the model file
+    says which model and cut it was converted from (in the worker: it loads the original)."""
+    from dataclasses import replace
+
+    from ..jobs import JobRunner
+    from ..manifest import read_manifest
+    from ..plan import LoadOptions
+
+    manifest = read_manifest(model.parent)
+    if manifest is None or model.name not in manifest.file_names() or not Path(manifest.source.path).exists():
+        return result
+    if not quiet:
+        print("Naming the ops after the original model's layers…", file=sys.stderr, flush=True)
+    try:
+        with JobRunner() as runner:
+            profile = runner.submit("edgewizard.core.bench.profile:map_profile", result.profile, manifest.source.path,
+                                    LoadOptions(), manifest.selection(), str(model)).result()
+    except EdgeWizardError as exc:  # the figures stand without the names
+        if not quiet:
+            print(f"edgewizard: the ops keep the converted model's names: {exc.message}", file=sys.stderr)
+        return result
+    return replace(result, profile=profile)
 
 
 def convert_sample(target: str, folder: Path, quiet: bool) -> Path:
