@@ -208,6 +208,9 @@ def test_command_line_profile_json_and_table(sample):
     assert d["profile"] and set(d["profile"][0]) >= {"node", "op", "ms", "share", "precision", "source_node"}
     assert d["profile_info"]["source"] == "OpenVINO performance counters" and d["profile_info"]["available"]
     assert d["profile"][0]["ms"] >= d["profile"][-1]["ms"]
+    # the manifest beside the file names the original model: the ops carry its layer names
+    named = {row["source_node"] for row in d["profile"] if row["op"] == "Convolution"}
+    assert named and all(n.startswith("conv") for n in named), named
     t = subprocess.run([EXE, "bench", str(sample["float.tflite"]), "-n", "30", "--profile"], capture_output=True,
                        text=True, timeout=300)
     assert t.returncode == 0, t.stderr
