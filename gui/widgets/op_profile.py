@@ -33,14 +33,39 @@ def layer_name(op) -> str:
     return ", ".join(op.source_nodes) if op.source_nodes else op.node
 
 
-def _by_layer(profile, by_node: bool) -> dict[str, tuple[float, list[str]]]:
-    """key -> (ms, op types): ops summed by converted node, or by the original layer they came from."""
+def _sum(ops) -> dict[str, tuple[float, list[str]]]:
+    """(key, op) pairs -> key -> (ms, op types)."""
     out: dict[str, tuple[float, list[str]]] = {}
-    for o in profile.ops:
-        key = o.node if by_node else layer_name(o)
+    for key, o in ops:
         ms, types = out.get(key, (0.0, []))
         out[key] = (ms + o.ms, types + ([o.op] if o.op not in types else []))
     return out
+
+
+def _by_layers(this, other) -> tuple[dict, dict]:
+    """Both profiles' ops summed by the original layers they came from; ops that share a layer (LiteRT's
+    conv+relu, OpenVINO's conv) fall in one row, named by all its layers. An op named by no layer keeps its own."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            x = parent[x]
+        return x
+
+    names = lambda o: list(o.source_nodes) or [f"\0{o.node}"]  # noqa: E731 (an unmapped op: its own row)
+    for o in (*this.ops, *other.ops):
+        first, *rest = names(o)
+        for name in rest:
+            parent[find(name)] = find(first)
+    members: dict[str, list[str]] = {}
+    for o in (*this.ops, *other.ops):
+        for name in names(o):
+            group = members.setdefault(find(name), [])
+            if name not in group:
+                group.append(name)
+    label = {root: ", ".join(n.lstrip("\0") for n in group) for root, group in members.items()}
+    key = lambda o: label[find(names(o)[0])]  # noqa: E731
+    return _sum((key(o), o) for o in this.ops), _sum((key(o), o) for o in other.ops)
 
 
 def compare_rows(this, other, grouped: bool) -> list[tuple[str, str, Optional[float], Optional[float]]]:
@@ -51,8 +76,10 @@ def compare_rows(this, other, grouped: bool) -> list[tuple[str, str, Optional[fl
         b = {t: (ms, [t]) for t, ms, _, _ in other.by_type()}
     else:
         nodes_a, nodes_b = {o.node for o in this.ops}, {o.node for o in other.ops}
-        by_node = len(nodes_a & nodes_b) * 2 >= max(1, min(len(nodes_a), len(nodes_b)))
-        a, b = _by_layer(this, by_node), _by_layer(other, by_node)
+        if len(nodes_a & nodes_b) * 2 >= max(1, min(len(nodes_a), len(nodes_b))):  # one file on two devices
+            a, b = _sum((o.node, o) for o in this.ops), _sum((o.node, o) for o in other.ops)
+        else:
+            a, b = _by_layers(this, other)
     rows = []
     for key in sorted(a, key=lambda k: -a[k][0]) + sorted((k for k in b if k not in a), key=lambda k: -b[k][0]):
         types = a.get(key, (0, []))[1] + [t for t in b.get(key, (0, []))[1] if t not in a.get(key, (0, []))[1]]

@@ -39,28 +39,32 @@ def test_the_table_reads_in_plain_units_and_compares_by_layer(qtbot):
     a = with_sources(make_profile("LiteRT op profiling", 50, [("conv/Relu", "CONV_2D", 0.6, "float32"),
                                                               ("dense/MatMul", "FULLY_CONNECTED", 0.3, "float32"),
                                                               ("conv2/Relu", "CONV_2D", 0.1, "float32")]),
-                     {"conv/Relu": ("conv",), "dense/MatMul": ("dense",), "conv2/Relu": ("conv2",)})
+                     {"conv/Relu": ("conv",), "dense/MatMul": ("dense",), "conv2/Relu": ("conv2", "relu2")})
     b = with_sources(make_profile("OpenVINO performance counters", 50, [("conv_1", "Convolution", 0.2, "FP32"),
                                                                         ("conv_1/add", "Add", 0.1, "FP32"),
-                                                                        ("dense_1", "MatMul", 0.3, "FP32")]),
-                     {"conv_1": ("conv",), "conv_1/add": ("conv",), "dense_1": ("dense",)})
+                                                                        ("dense_1", "MatMul", 0.3, "FP32"),
+                                                                        ("conv2_1", "Convolution", 0.05, "FP32"),
+                                                                        ("reshape", "Reshape", 0.01, "FP32")]),
+                     {"conv_1": ("conv",), "conv_1/add": ("conv",), "dense_1": ("dense",), "conv2_1": ("conv2",)})
     view = OpProfileView()
     qtbot.addWidget(view)
     one, two, plain_run = Held(1, a), Held(2, b), Held(3, None, profiled=False)
     view.set_runs([one, two, plain_run])
     view.show_run(one)
-    assert view.column("Layer") == ["conv", "dense", "conv2"]  # the original layers, slowest first
+    assert view.column("Layer") == ["conv", "dense", "conv2, relu2"]  # the original layers, slowest first
     assert view.column("Time") == ["600", "300", "100"] and "(µs)" in view.table.horizontalHeaderItem(2).text()
     assert percent(view.column("Share")) == pytest.approx(100, abs=0.2)
     view.grouped.setChecked(True)
     assert view.column("Op type") == ["CONV_2D", "FULLY_CONNECTED"] and view.column("Ops") == ["2", "1"]
     view.grouped.setChecked(False)
-    # Compared with the OpenVINO run: matched by the original layer (OpenVINO's two conv ops summed).
+    # Compared with the OpenVINO run: matched by the original layer (OpenVINO's two conv ops summed; its conv2
+    # matches LiteRT's conv2+relu2), what only one run has said with a dash.
     view.compare.setCurrentIndex(view.compare.findData(2))
-    assert view.column("Layer") == ["conv", "dense", "conv2"]
-    assert view.column("#2") == ["300", "300", "—"] and view.column("#2 ÷ #1")[:2] == ["0.500×", "1.00×"]
+    assert view.column("Layer") == ["conv", "dense", "conv2, relu2", "reshape"]
+    assert view.column("#2") == ["300", "300", "50.0", "10.0"] and view.column("#1 (") == ["600", "300", "100", "—"]
+    assert view.column("#2 ÷ #1") == ["0.500×", "1.00×", "0.500×", "—"]
     rows = compare_rows(a, b, grouped=True)
-    assert [r[0] for r in rows] == ["CONV_2D", "FULLY_CONNECTED", "MatMul", "Convolution", "Add"]
+    assert [r[0] for r in rows] == ["CONV_2D", "FULLY_CONNECTED", "MatMul", "Convolution", "Add", "Reshape"]
     # A run that was not profiled: no table, and words on how to get one.
     view.show_run(plain_run)
     assert not view.table.isVisibleTo(view) and "was not profiled" in view.note.text()
