@@ -33,6 +33,16 @@ def layer_name(op) -> str:
     return ", ".join(op.source_nodes) if op.source_nodes else op.node
 
 
+# Two runtimes' names for the same kind of op (LiteRT's CONV_2D is OpenVINO's Convolution), compared in one row.
+_SAME_KIND = {"conv2d": "convolution", "depthwiseconv2d": "groupconvolution", "maxpool2d": "maxpool",
+              "averagepool2d": "avgpool", "matmul": "fullyconnected", "add": "eltwise"}
+
+
+def kind(op_type: str) -> str:
+    key = "".join(ch for ch in op_type.lower() if ch.isalnum())
+    return _SAME_KIND.get(key, key)
+
+
 def _sum(ops) -> dict[str, tuple[float, list[str]]]:
     """(key, op) pairs -> key -> (ms, op types)."""
     out: dict[str, tuple[float, list[str]]] = {}
@@ -72,8 +82,7 @@ def compare_rows(this, other, grouped: bool) -> list[tuple[str, str, Optional[fl
     """(name, op types, ms in this, ms in other) matched by op type (grouped), else by converted node when the
     two files share their node names, else by the original layer; slowest in this run first, then the rest."""
     if grouped:
-        a = {t: (ms, [t]) for t, ms, _, _ in this.by_type()}
-        b = {t: (ms, [t]) for t, ms, _, _ in other.by_type()}
+        a, b = _sum((kind(o.op), o) for o in this.ops), _sum((kind(o.op), o) for o in other.ops)
     else:
         nodes_a, nodes_b = {o.node for o in this.ops}, {o.node for o in other.ops}
         if len(nodes_a & nodes_b) * 2 >= max(1, min(len(nodes_a), len(nodes_b))):  # one file on two devices
@@ -83,7 +92,8 @@ def compare_rows(this, other, grouped: bool) -> list[tuple[str, str, Optional[fl
     rows = []
     for key in sorted(a, key=lambda k: -a[k][0]) + sorted((k for k in b if k not in a), key=lambda k: -b[k][0]):
         types = a.get(key, (0, []))[1] + [t for t in b.get(key, (0, []))[1] if t not in a.get(key, (0, []))[1]]
-        rows.append((key, " / ".join(types), a[key][0] if key in a else None, b[key][0] if key in b else None))
+        name = " / ".join(types) if grouped else key
+        rows.append((name, " / ".join(types), a[key][0] if key in a else None, b[key][0] if key in b else None))
     return rows
 
 

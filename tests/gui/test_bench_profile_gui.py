@@ -64,7 +64,9 @@ def test_the_table_reads_in_plain_units_and_compares_by_layer(qtbot):
     assert view.column("#2") == ["300", "300", "50.0", "10.0"] and view.column("#1 (") == ["600", "300", "100", "—"]
     assert view.column("#2 ÷ #1") == ["0.500×", "1.00×", "0.500×", "—"]
     rows = compare_rows(a, b, grouped=True)
-    assert [r[0] for r in rows] == ["CONV_2D", "FULLY_CONNECTED", "MatMul", "Convolution", "Add", "Reshape"]
+    # By op type: each runtime's name for the same kind of op in one row.
+    assert [r[0] for r in rows] == ["CONV_2D / Convolution", "FULLY_CONNECTED / MatMul", "Add", "Reshape"]
+    assert [(r[2], r[3]) for r in rows][:2] == [(pytest.approx(0.7), pytest.approx(0.25)), (0.3, 0.3)]
     # A run that was not profiled: no table, and words on how to get one.
     view.show_run(plain_run)
     assert not view.table.isVisibleTo(view) and "was not profiled" in view.note.text()
@@ -132,7 +134,8 @@ def test_profiled_runs_list_compare_and_reach_the_graph(qtbot, window, settings,
     assert any(a != "—" and b != "—" for a, b in zip(here, there))  # matched layers have both times
     assert any(r.endswith("×") for r in ops.column(f"#{lite.number} ÷"))
     ops.grouped.setChecked(True)
-    assert "Convolution" in ops.column("Op type") and "CONV_2D" in ops.column("Op type")
+    conv = ops.column("Op type").index("Convolution / CONV_2D")  # the two runtimes' names for it, side by side
+    assert ops.column(f"#{vino.number} (")[conv] != "—" and ops.column(f"#{lite.number} (")[conv] != "—"
     ops.grouped.setChecked(False)
     ops.compare.setCurrentIndex(0)
     # On the graph: the state holds the profile with the original layers, and the Nodes step opens.
