@@ -15,6 +15,7 @@ from edgewizard.gui.state import STEPS
 from edgewizard.gui.widgets.bench_choices import PROFILE_KEY
 from edgewizard.gui.widgets.op_profile import OpProfileView, compare_rows
 
+from .test_plain_words import offending
 from .test_stale_state import choose, convert, open_model
 
 TIMEOUT = 240_000
@@ -137,6 +138,7 @@ def test_profiled_runs_list_compare_and_reach_the_graph(qtbot, window, settings,
     conv = ops.column("Op type").index("Convolution / CONV_2D")  # the two runtimes' names for it, side by side
     assert ops.column(f"#{vino.number} (")[conv] != "—" and ops.column(f"#{lite.number} (")[conv] != "—"
     ops.grouped.setChecked(False)
+    assert offending(page) == []  # the profiles' notes, headers and cells in plain words
     ops.compare.setCurrentIndex(0)
     # On the graph: the state holds the profile with the original layers, and the Nodes step opens.
     ops.graph.click()
@@ -144,3 +146,7 @@ def test_profiled_runs_list_compare_and_reach_the_graph(qtbot, window, settings,
     label, shown = w.state.profile()
     assert label == vino.label and any(o.source_nodes for o in shown.ops) and shown.heat()
     assert w.stack.currentIndex() == STEPS.index("Nodes")
+    # A profile of a file that is not one of the current conversion's is not handed out.
+    with qtbot.waitSignal(w.state.profileChanged):
+        w.state.set_profile("#9 elsewhere.tflite", shown, "0" * 64)
+    assert w.state.profile() is None
