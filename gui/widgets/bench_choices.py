@@ -22,8 +22,7 @@ PRECISIONS = ((None, "Device default"), ("f32", "float32 (exact)"), ("f16", "flo
 WHERE = (("here", "This computer"), ("python", "This computer, another Python"), ("ssh", "Another computer, over ssh"))
 NOT_FOR_FILE = " — not for this file"
 PROFILE_KEY = "bench/profile"  # settings: whether runs measure each op's time too
-PROFILE_NOTE = ("After the timing run, the model runs again with each op timed, to show which ops take the time. "
-                "The timing figures are not affected.")
+PROFILE_NOTE = "After the timing run, the model runs again with each op timed. The timing figures are not affected."
 _SETUP = importlib.util.find_spec(".runtime_setup", __package__) is not None  # written by another part of the app
 
 
@@ -107,7 +106,7 @@ class BenchChoices(QGroupBox):
         self.data.addItem("Random inputs", "")
         form.addRow("Input data:", self.data)
         self.profile = QCheckBox("Profile each &op", self)
-        self.profile.setToolTip(PROFILE_NOTE)
+        self.profile.setToolTip("See which ops take the time (under Time per op), and show it on the graph")
         self.profile.setChecked(str(settings.value(PROFILE_KEY, "false")).lower() in ("true", "1"))
         self.profile.toggled.connect(lambda on: settings.set_value(PROFILE_KEY, bool(on)))
         form.addRow(self.profile)

@@ -284,6 +284,8 @@ class RunTable(QWidget):
                          "not one of the files converted from the model open now.")
         if run.precision and run.target:
             lines.append(f"The file holds {run.precision}; the Precision column is what the device computed in.")
+        if run.result is not None and getattr(run.result, "profile", None) is not None:
+            lines.append("Each op was timed too: select the run and open Time per op.")
         return "\n".join(lines)
 
     # -- removing

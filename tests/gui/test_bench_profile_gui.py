@@ -118,6 +118,8 @@ def test_profiled_runs_list_compare_and_reach_the_graph(qtbot, window, settings,
     assert ops.table.isVisibleTo(ops) and ops.table.rowCount() == len(profile.ops)
     assert percent(ops.column("Share")) == pytest.approx(100, abs=1)
     assert "add up to" in ops.note.text()
+    tips = [page.table.item(r, 0).toolTip() for r in range(page.table.rowCount())]
+    assert "Each op was timed" in tips[1] and "Each op was timed" not in tips[0]  # the runs table says which
     qtbot.waitUntil(lambda: page._mapping is None, timeout=TIMEOUT)  # the original layers named in the worker
     assert any(o.source_nodes for o in lite.result.profile.ops)
     assert {"conv1", "dense"} & set(ops.column("Layer")), ops.column("Layer")
