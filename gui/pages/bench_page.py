@@ -303,10 +303,11 @@ class BenchmarkPage(WizardPage):
         if run not in self.runs or run.result is None:
             return
         run.result = replace(run.result, profile=profile)
+        run.mapped = True
         self._save_for_report(run)  # the report names the original layers too
         self.ops.refresh()
         if then_show:
-            self._to_graph(run)
+            self.show_on_graph(run)
 
     def _map_failed(self, error) -> None:
         job, run, then_show = self._mapping
@@ -327,6 +328,9 @@ class BenchmarkPage(WizardPage):
             return
         if any(o.source_nodes for o in profile.ops):
             self._to_graph(run)
+        elif getattr(run, "mapped", False):
+            self.banner.show_message(f"None of run #{run.number}'s ops could be matched to the original model's "
+                                     "layers, so the graph has nothing to colour.", "warning")
         elif self._mapping is not None:
             self._mapping = (*self._mapping[:2], True)  # already naming them: show when done
         elif not self._map_profile(run, then_show=True):
