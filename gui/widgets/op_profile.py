@@ -237,6 +237,12 @@ class OpProfileView(QWidget):
                          f"{profile.runs} inferences{how}.")
             if profile.latency_ms:
                 parts.append(f"Each of those inferences took {with_unit(profile.latency_ms)} in all.")
+                if profile.total_ms > 1.15 * profile.latency_ms:
+                    parts.append("The ops add up to more than that because timing each op costs a little every "
+                                 "time, which shows on a model this fast: read the shares, not the sum.")
+                elif profile.total_ms < 0.85 * profile.latency_ms:
+                    parts.append("The rest of each inference is spent outside the ops (feeding the input, reading "
+                                 "the output).")
         if profile.note:
             parts.append(plain(profile.note))
         elif not profile.available:
