@@ -208,6 +208,10 @@ class WizardState(QObject):
         label, profile, sha = self._profile
         return (label, profile) if sha and sha in self._current_files() else None
 
+    def profile_sha256(self) -> str:
+        """The sha256 of the file the current profile was measured on ("" when there is none or it is not current)."""
+        return self._profile[2] if self._profile is not None and self.profile() is not None else ""
+
     def outcome(self, kind: str) -> Optional[Outcome]:
         return self._results.get(kind)
 

@@ -64,11 +64,11 @@ def _stamp(path: str) -> tuple:
 def profiled_file(state) -> Optional[set]:
     """The names of the current conversion's files that have the profiled file's content (an OpenVINO
     model's .xml or .bin), or None when that is not known."""
-    stored = getattr(state, "_profile", None)  # TODO(lead): a public accessor for the profiled file's sha256
+    sha = state.profile_sha256()
     manifest = state.manifest
-    if not stored or not stored[2] or manifest is None:
+    if not sha or manifest is None:
         return None
-    names = {f.name for a in manifest.artifacts for f in a.files if f.sha256 == stored[2]}
+    names = {f.name for a in manifest.artifacts for f in a.files if f.sha256 == sha}
     return names | {str(Path(n).with_suffix(".xml")) for n in names if n.endswith(".bin")}
 
 
