@@ -82,6 +82,14 @@ def judge_myriad(op, table: dict) -> tuple[str, str, str, bool]:
 MYRIAD = device("myriad")
 
 
+def _source_nodes(model, ctx):
+    """Op name -> the original nodes it comes from; OpenVINO renames most ops it converts from TensorFlow
+    ("Convolution_17"), and those are paired with the TensorFlow ops by type and order (core/quant/ov_order.py)."""
+    from ..quant.ov_order import openvino_mapper
+
+    return openvino_mapper(model, ctx.cut, ctx.source_nodes)
+
+
 @dataclass(frozen=True)
 class MyriadValidator:
     name: str = MYRIAD.validator
@@ -97,10 +105,11 @@ class MyriadValidator:
         table = load_table("myriad")
         ctx.progress(0.7, "Checking each operation against the NCS2 table")
         verdicts = []
+        sources = _source_nodes(model, ctx)
         for i, op in enumerate(ordered_ops(model)):
             where, reason, rule, confirmed = judge_myriad(op, table)
             name = op.get_friendly_name()
-            verdicts.append(NodeVerdict(i, name, op.get_type_name(), where, reason, ctx.source_nodes(name), rule,
+            verdicts.append(NodeVerdict(i, name, op.get_type_name(), where, reason, sources(name), rule,
                                         confirmed))
         notes = ["Judged as the FP16 OpenVINO model conversion for the NCS2 writes: the NCS2 runs FP16 models only.",
                  "The NCS2 runs a model whole: if any operation is unsupported it refuses the model (OpenVINO's "
@@ -179,13 +188,14 @@ class OpenVINOQueryValidator:
                 raise
             raise found.error(exception_text(exc)) from exc
         verdicts = []
+        sources = _source_nodes(model, ctx)
         for i, op in enumerate(ordered_ops(model)):
             name = op.get_friendly_name()
             if name in supported:
                 where, reason = DEVICE, f"OpenVINO's {device} plugin supports it (query_model)."
             else:
                 where, reason = UNSUPPORTED, f"OpenVINO's {device} plugin reports that it cannot run this operation."
-            verdicts.append(NodeVerdict(i, name, op.get_type_name(), where, reason, ctx.source_nodes(name), "query_model"))
+            verdicts.append(NodeVerdict(i, name, op.get_type_name(), where, reason, sources(name), "query_model"))
         point = next((v.index for v in verdicts if v.where == UNSUPPORTED), None)
         notes = [f"Asked OpenVINO {_ov_version()} on device {device}."]
         if point is not None and self.device != "CPU":
