@@ -23,7 +23,7 @@ class OpTime:
 
 @dataclass(frozen=True)
 class Profile:
-    source: str  # "OpenVINO performance counters" | "LiteRT op profiling" | ""
+    source: str  # "OpenVINO performance counters" | "LiteRT op profiling" (its tool) | "LiteRT, each op timed alone" | ""
     runs: int  # inferences profiled (after warm-up)
     ops: tuple[OpTime, ...] = ()  # slowest first
     total_ms: float = 0.0  # sum of the ops' ms (per inference)

@@ -127,7 +127,7 @@ def test_openvino_profile_accounts_for_every_op_of_the_ir(sample, kind):
 def test_litert_profile_times_every_op_of_the_tflite(sample, kind):
     path = sample[f"{kind}.tflite"]
     p = profiled(path, "tflite:CPU").profile
-    assert p.available and p.source == "LiteRT op profiling" and p.note
+    assert p.available and p.source == "LiteRT, each op timed alone" and p.note
     ops = tflite_ops(path)
     timed = {(o.node, o.op) for o in p.ops}
     assert set(ops) <= timed, set(ops) - timed

@@ -239,10 +239,10 @@ def ops_alone_profile(session, runs, warmup, stop, schema):
             if k >= warmup:
                 wall.append((perf() - t0) * 1000.0)
     except Exception as exc:
-        return unavailable("LiteRT op profiling", "Running the model op by op failed: %s." % str(exc).splitlines()[0][:200].rstrip("."))
+        return unavailable("LiteRT, each op timed alone", "Running the model op by op failed: %s." % str(exc).splitlines()[0][:200].rstrip("."))
     ops = [[entry[0], entry[1], steady_mean(entry[6]), entry[2], ""] for entry in alone if entry[6]]
     note = "This LiteRT has no op profiler, so the model was run op by op, each op timed on its own with the same threads."
     if failed:
         note += " %d ops could not run on their own and have no time (%s)." % (len(failed), ", ".join(sorted(set(failed))))
-    return {"source": "LiteRT op profiling", "runs": len(wall), "ops": ops, "latency_ms": steady_mean(wall),
+    return {"source": "LiteRT, each op timed alone", "runs": len(wall), "ops": ops, "latency_ms": steady_mean(wall),
             "available": bool(ops), "note": note}
