@@ -12,7 +12,6 @@ converting the plan again with options.keep_float = candidate.keep_float (the sa
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import time
 from pathlib import Path
 
@@ -296,7 +295,3 @@ def _nncf_candidate(cut, loaded, options, arrays, labels, which, batch, evaluate
     cand = evaluate(manifest, folder, tuple(reverted), label)
     return dataclasses.replace(cand, note=(cand.note + "; " if cand.note else "") +
                                "adopting it converts again with these layers left out of quantization")
-
-
-def clear(work_dir: str) -> None:
-    shutil.rmtree(work_dir, ignore_errors=True)
