@@ -88,6 +88,8 @@ class EdgeTPUValidator:
         else:
             notes.append("This is the table's prediction: running edgetpu_compiler was turned off.")
         suggestions = suggest(verdicts, judgements, point, memory, graph)
+        if ctx.options.keep_float:  # float ops there by the person's choice: "quantize fully" would undo it
+            suggestions = [x for x in suggestions if x.kind != "quantize_fully"]
         ctx.progress(1.0, "Edge TPU checked")
         return ValidationReport(
             device=NAME, title=TITLE, short=DEVICE_ENTRY.short, status=CHECKED, source_of_truth=source, judged=judged,
@@ -113,6 +115,11 @@ def int8_model(ctx: ValidationContext) -> tuple[bytes, str, list[str]]:
                      "how many, and fewer are faster.")
     try:
         data = convert_int8(job)
+        kept = job.shared.get(("keep_float", "tflite"))
+        if kept is not None and ctx.options.keep_float:
+            notes.append(f"{kept.sentence()} Float ops run on the CPU, and the Edge TPU stops at the first of them.")
+            return data, f"the int8 TFLite model conversion for the Edge TPU makes, with layers kept in float " \
+                         f"(input/output {io} where the first and last layers are int8)", notes
         return data, f"the full-integer TFLite model conversion for the Edge TPU makes (input/output {io})", notes
     except UserError as exc:
         data = _mixed_int8(job)

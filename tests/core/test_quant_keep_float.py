@@ -148,6 +148,9 @@ def test_edgetpu_validation_shows_the_float_layers_leave_the_tpu(model):
                     run_compiler=False)[0]
     assert kept.totals["device"] < full.totals["device"]
     assert kept.partition_point is not None and full.partition_point != kept.partition_point
+    # the float layers are the person's choice: said in a note, and "quantize fully" is not suggested against it
+    assert any(n.startswith("Kept in float: conv2") for n in kept.notes)
+    assert not [x for x in kept.suggestions if x.kind == "quantize_fully"]
 
 
 def test_cli_keep_float_unknown_layer_is_one_sentence(model, tmp_path):
