@@ -40,6 +40,7 @@ def tf_order(graph_path: str) -> list[tuple[str, str]]:
     deps = {n.name: [i.lstrip("^").split(":")[0] for i in n.input] for n in gd.node}
     order: list[tuple[str, str]] = []
     done: set[str] = set()
+    entered: set[str] = set()  # a TF1 loop (NextIteration -> Merge) is a cycle: each node is entered once
     for start in nodes:
         stack = [(start, False)]
         while stack:
@@ -50,8 +51,11 @@ def tf_order(graph_path: str) -> list[tuple[str, str]]:
                 done.add(name)
                 order.append((name, nodes[name].op))
                 continue
+            if name in entered:
+                continue
+            entered.add(name)
             stack.append((name, True))
-            stack.extend((d, False) for d in reversed(deps[name]) if d not in done)
+            stack.extend((d, False) for d in reversed(deps[name]) if d not in done and d not in entered)
     return order
 
 

@@ -218,3 +218,22 @@ def test_a_healthy_model_is_not_painted_red():
     broken = replace(healthy, rows=(LayerError("a", "CONV_2D", ("conv2",), 1.2, 1.19), *healthy.rows))
     assert broken.heat()["conv2"] == 1.0 and broken.heat()["conv1"] < 0.01
     assert broken.worst_nodes(1) == ["conv2"]
+
+
+def test_topological_order_survives_a_tf1_loop(tmp_path):
+    """A TF1 while loop is a cycle in the GraphDef (Merge <- NextIteration <- Add <- Merge): each node comes once."""
+    import tensorflow as tf
+
+    from edgewizard.core.quant.ov_order import tf_order
+
+    gd = tf.compat.v1.GraphDef()
+    for name, op, inputs in (("x", "Placeholder", []), ("merge", "Merge", ["x", "next"]), ("add", "AddV2", ["merge", "x"]),
+                             ("next", "NextIteration", ["add"]), ("out", "Identity", ["add"])):
+        node = gd.node.add()
+        node.name, node.op = name, op
+        node.input.extend(inputs)
+    path = tmp_path / "loop.pb"
+    path.write_bytes(gd.SerializeToString())
+    order = [n for n, _ in tf_order(str(path))]
+    assert sorted(order) == ["add", "merge", "next", "out", "x"]
+    assert order[0] == "x" and order.index("add") < order.index("out")  # a cycle has no order of its own
