@@ -74,6 +74,8 @@ def search(source: str, load_options: LoadOptions, selection: Selection, target:
     candidates: list[Candidate] = []
     steps = max(2, max_candidates)
 
+    covered: set[str] = set()  # original layers some candidate already kept in float (asked, or feeding one)
+
     def convert_candidate(keep: tuple[str, ...], label: str) -> Candidate:
         from ..convert.run import convert
 
@@ -84,6 +86,7 @@ def search(source: str, load_options: LoadOptions, selection: Selection, target:
         opts = dataclasses.replace(options, keep_float=keep, keep_float_why="accuracy budget search")
         manifest = convert(source, load_options, selection, [target], str(folder), opts, force=True,
                            progress=sub_range(progress, lo, lo + 0.9 / steps * 0.8))
+        covered.update(manifest.artifact(target).details.get("keep_float", {}).get("kept", ()))
         return evaluate(manifest, folder, keep, label)
 
     best = convert_candidate((), "full int8")
@@ -91,16 +94,13 @@ def search(source: str, load_options: LoadOptions, selection: Selection, target:
     if not best.fits:
         ranking = _ranking(source, load_options, selection, target, best, data, progress)
         kept: tuple[str, ...] = ()
-        covered: set[str] = set()
         for node in ranking:
             if len(candidates) >= max_candidates or candidates[-1].fits:
                 break
             if node in covered:
                 continue
             kept = kept + (node,)
-            cand = convert_candidate(kept, f"{', '.join(kept)} in float")
-            covered |= set(_kept_nodes(cand))
-            candidates.append(cand)
+            candidates.append(convert_candidate(kept, f"{', '.join(kept)} in float"))
         if target == "openvino-int8" and not any(c.fits for c in candidates):
             candidates.append(_nncf_candidate(cut, loaded, options, arrays, labels, which, batch, evaluate, work,
                                               max_drop, max_candidates, progress))
@@ -127,10 +127,6 @@ def search(source: str, load_options: LoadOptions, selection: Selection, target:
 
 def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
-
-
-def _kept_nodes(c: Candidate) -> tuple[str, ...]:
-    return tuple(n for n in c.note.split("kept: ", 1)[-1].split(", ") if n) if "kept: " in c.note else c.keep_float
 
 
 def _ranking(source, load_options, selection, target, full: Candidate, data, progress) -> list[str]:
@@ -201,25 +197,11 @@ def _openvino_int8_ops(model: Path):
     return sum(1 for op in compute if _reads_int8(op)), len(compute)
 
 
-_CARRY = frozenset({"MaxPool", "AvgPool", "Reshape", "Transpose", "Squeeze", "Unsqueeze", "Concat", "Relu", "Convert",
-                    "Subtract", "Multiply", "StridedSlice"})
-
-
 def _reads_int8(op) -> bool:
-    stack, seen = [i.get_source_output().get_node() for i in op.inputs()], set()
-    while stack:
-        node = stack.pop()
-        if node.get_friendly_name() in seen:
-            continue
-        seen.add(node.get_friendly_name())
-        kind = node.get_type_name()
-        if kind == "FakeQuantize":
-            return True
-        if kind == "Constant" and node.get_output_element_type(0).get_type_name() in ("i8", "u8", "i4", "u4"):
-            return True
-        if kind in _CARRY:
-            stack.extend(i.get_source_output().get_node() for i in node.inputs())
-    return False
+    """An OpenVINO op computes in int8: one of its inputs is quantized (layer_runs.int8_input)."""
+    from .layer_runs import int8_input
+
+    return any(int8_input(i.get_source_output().get_node()) for i in op.inputs())
 
 
 def _latency(runner, arrays, batch, cut):

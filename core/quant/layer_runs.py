@@ -246,7 +246,7 @@ MOVE_OV = frozenset({"MaxPool", "Reshape", "Transpose", "Squeeze", "Unsqueeze", 
                      "Split", "VariadicSplit", "DepthToSpace", "SpaceToDepth"})
 
 
-def _int8_input(node, depth: int = 0) -> bool:
+def int8_input(node, depth: int = 0) -> bool:
     """Whether an input is int8: a FakeQuantize (maybe behind ops that only move data), or weights stored as
     8-bit (or smaller) integers and decompressed on the fly."""
     kind = node.get_type_name()
@@ -258,9 +258,9 @@ def _int8_input(node, depth: int = 0) -> bool:
         return False
     sources = [p.get_source_output().get_node() for p in node.inputs()]
     if kind in MOVE_OV:
-        return bool(sources) and _int8_input(sources[0], depth + 1)
+        return bool(sources) and int8_input(sources[0], depth + 1)
     if kind in ("Convert", "Subtract", "Multiply"):
-        return any(_int8_input(n, depth + 1) for n in sources if n.get_type_name() in ("Constant", "Convert", "Subtract"))
+        return any(int8_input(n, depth + 1) for n in sources if n.get_type_name() in ("Constant", "Convert", "Subtract"))
     return False
 
 
@@ -305,7 +305,7 @@ def openvino_taps(reference, int8_path: str, input_names: list[str], shapes: lis
         inside = {m.get_name() for m in chain}
         reads, quantized = [], False
         for m in chain:
-            quantized = quantized or any(_int8_input(port.get_source_output().get_node()) for port in m.inputs())
+            quantized = quantized or any(int8_input(port.get_source_output().get_node()) for port in m.inputs())
             for port in m.inputs():
                 src = _through(port.get_source_output()).get_node()
                 if src.get_type_name() not in ("Constant", "Parameter") and src.get_name() not in inside:
